@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
+export HUB_HOST ?= 127.0.0.1
+export HUB_PORT ?= 8000
+
+.PHONY: all venv system-deps run test lint types unit demo bench-ingest clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@echo "== creating $(VENV) and installing the hub with its dev tools"
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash deploy/system-deps.sh
+
+run: venv
+	$(BIN)/hub migrate
+	$(BIN)/hub demo --if-empty
+	$(BIN)/hub serve --no-migrate
+
+lint: venv
+	$(BIN)/ruff check .
+
+types: venv
+	$(BIN)/mypy hub workers tests
+
+unit: venv system-deps
+	$(BIN)/pytest -q
+
+test: venv system-deps lint types unit
+
+bench-ingest: venv system-deps
+	$(BIN)/python -m tests.bench.ingest
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the OS packages the test suite and benchmarks run for real: PostgreSQL and
+# Redis servers, wrk. Only what is missing is installed; nothing happens when all is there.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "== installing OS packages: ${need[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "need root (or sudo) to install: ${need[*]}" >&2; exit 1
+  fi
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The Debian package starts a cluster of its own; the tests start their own throwaway ones.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
+if [ -n "$(pgrep -x redis-server || true)" ]; then
+  $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+echo "== OS packages ready"

@@ -1,0 +1,40 @@
+"""The one place that decides which cases a caller may see: every case query, export and
+subscription goes through `case_scope`."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from hub.auth.service import Principal
+from hub.cases.models import Case
+from hub.enums import Role, Tier
+from hub.regions.models import CODE_LENGTH
+
+_TIER_BY_CODE_LENGTH = {length: tier for tier, length in CODE_LENGTH.items()}
+_UNSCOPED = frozenset({Role.ADMIN})
+_DEPARTMENT_ROLES = frozenset({Role.DEPT_LIAISON, Role.DEPT_STAFF})
+
+
+def region_clause(tier: Tier, region_id: int) -> ColumnElement[bool]:
+    column = {
+        Tier.CITY: Case.city_id,
+        Tier.COUNTY: Case.county_id,
+        Tier.TOWNSHIP: Case.township_id,
+        Tier.COMMUNITY: Case.community_id,
+        Tier.GRID: Case.grid_id,
+    }[tier]
+    return column == region_id  # type: ignore[return-value]
+
+
+def case_scope(user: Principal) -> ColumnElement[bool]:
+    if user.role in _UNSCOPED:
+        return true()
+    if user.region_id is None or user.region_code is None:
+        return false()  # a scoped role without a region sees nothing rather than everything
+    clause = region_clause(_TIER_BY_CODE_LENGTH[len(user.region_code)], user.region_id)
+    if user.role in _DEPARTMENT_ROLES:
+        mine = [Case.department_id == user.department_id]
+        if user.staff_id is not None:
+            mine.append(Case.assigned_staff_id == user.staff_id)
+        return and_(clause, or_(*mine))  # type: ignore[arg-type]
+    return clause

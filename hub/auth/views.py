@@ -1,0 +1,142 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from hub.auth.deps import CurrentUser, require
+from hub.auth.models import User
+from hub.auth.permissions import Permission
+from hub.auth.security import hash_password, issue_token
+from hub.auth.service import authenticate
+from hub.deps import HubDep
+from hub.enums import Role
+from hub.errors import Conflict, NotFound, Unprocessable
+from hub.schemas import LocalTime, Strict
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    region_id: int | None
+    department_id: int | None
+    staff_id: int | None
+    disabled: bool
+    created_at: LocalTime
+
+
+class UserCreate(Strict):
+    username: str = Field(min_length=2, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=4, max_length=200)
+    role: Role
+    region_id: int | None = Field(default=None, ge=1)
+    department_id: int | None = Field(default=None, ge=1)
+    staff_id: int | None = Field(default=None, ge=1)
+
+
+class UserPatch(Strict):
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    password: str | None = Field(default=None, min_length=4, max_length=200)
+    role: Role | None = None
+    region_id: int | None = Field(default=None, ge=1)
+    department_id: int | None = Field(default=None, ge=1)
+    disabled: bool | None = None
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], hub: HubDep) -> TokenOut:
+    async with hub.db.read() as session:
+        user = await authenticate(session, form.username, form.password)
+    assert user.id is not None
+    token = issue_token(
+        user_id=user.id,
+        token_version=user.token_version,
+        secret=hub.settings.secret_key,
+        now=hub.clock.now(),
+        ttl_s=hub.settings.access_token_ttl_s,
+        kind="access",
+    )
+    return TokenOut(access_token=token, expires_in=hub.settings.access_token_ttl_s)
+
+
+@router.get("/auth/me", response_model=UserOut)
+async def me(hub: HubDep, user: CurrentUser) -> User:
+    async with hub.db.read() as session:
+        row = await session.get(User, user.user_id)
+    assert row is not None
+    return row
+
+
+@router.get("/users", response_model=list[UserOut], dependencies=[require(Permission.USERS_MANAGE)])
+async def list_users(
+    hub: HubDep,
+    role: Role | None = None,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[User]:
+    stmt = select(User).where(col(User.id) > after_id).order_by(col(User.id)).limit(limit)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    async with hub.db.read() as session:
+        return list((await session.exec(stmt)).all())
+
+
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    dependencies=[require(Permission.USERS_MANAGE)],
+)
+async def create_user(body: UserCreate, hub: HubDep) -> User:
+    user = User(
+        **body.model_dump(exclude={"password"}),
+        password_hash=hash_password(body.password),
+        created_at=hub.clock.now(),
+    )
+    try:
+        async with hub.db.transaction() as session:
+            session.add(user)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"username {body.username!r} is taken, or a referenced id does not exist"
+        ) from exc
+    return user
+
+
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, dependencies=[require(Permission.USERS_MANAGE)]
+)
+async def update_user(user_id: int, body: UserPatch, hub: HubDep) -> User:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise Unprocessable("body", "nothing to change")
+    try:
+        async with hub.db.transaction() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"no user {user_id}")
+            if (password := changes.pop("password", None)) is not None:
+                user.password_hash = hash_password(password)
+            for name, value in changes.items():
+                setattr(user, name, value)
+            # Disabling, a new password or a new scope must end the sessions already out.
+            user.token_version += 1
+            session.add(user)
+    except IntegrityError as exc:
+        raise Unprocessable("body", "a referenced region or department does not exist") from exc
+    return user

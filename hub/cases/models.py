@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hub.cases.machine import CaseState
+from hub.enums import HandlingTier, Priority, Source
+from hub.types import EnumField, UTCDateTime
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("created_by", "idempotency_key", name="uq_case_idempotency"),
+        Index("ix_cases_township_state", "township_id", "state"),
+        Index("ix_cases_county_state", "county_id", "state"),
+        Index("ix_cases_department_state", "department_id", "state"),
+        Index("ix_cases_created", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    category_code: str | None = Field(default=None, max_length=32)
+    catalogue_entry_id: int | None = Field(default=None, foreign_key="catalogue_entries.id")
+    # The grid and its ancestors, denormalised so that "cases under region X" is an
+    # equality on one indexed column whatever the tier of X.
+    grid_id: int = Field(foreign_key="regions.id", index=True)
+    community_id: int = Field(foreign_key="regions.id", index=True)
+    township_id: int = Field(foreign_key="regions.id")
+    county_id: int = Field(foreign_key="regions.id")
+    city_id: int = Field(foreign_key="regions.id", index=True)
+    lat: float | None = None
+    lon: float | None = None
+    source: Source = EnumField(Source)
+    reporter: str = Field(default="", max_length=100)
+    priority: Priority = EnumField(Priority, default=Priority.NORMAL)
+    tier: HandlingTier | None = EnumField(HandlingTier, default=None)
+    whistle_level: int | None = None
+    state: CaseState = EnumField(CaseState, index=True)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    cooperating_department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    assigned_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
+    rework_count: int = 0
+    township_score: int | None = None
+    resident_satisfaction: int | None = None
+    ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkin_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolve_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+    created_by: int = Field(foreign_key="users.id")
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    idempotency_fingerprint: str | None = Field(default=None, max_length=64)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only timeline. `changes` holds the case fields the event set, so folding a
+    case's events in `seq` order rebuilds the row."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    seq: int
+    type: str = Field(max_length=40)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor: str = Field(max_length=100)
+    at: datetime = Field(sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,98 @@
+"""Applying a routing decision to a case: the shell around the pure `dispatch.routing`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from hub.cases.machine import Action, CaseState, next_state
+from hub.catalogue.models import CatalogueEntry
+from hub.dispatch.routing import AccessRuleViolation, Decision, Undecided, route
+from hub.dispatch.service import entry_rule, load_roster, place_of
+from hub.enums import HandlingTier
+from hub.errors import Conflict, Unprocessable
+from hub.org.models import Staff
+from hub.sla.deadlines import Limit, case_deadlines
+
+if TYPE_CHECKING:
+    from hub.cases.actions import Ctx
+
+EVENT_OF_ACTION = {
+    Action.DISPATCH: "dispatched",
+    Action.TRANSFER: "transferred",
+    Action.ESCALATE: "escalated",
+    Action.CONFIRM_WHISTLE: "whistle_confirmed",
+}
+
+
+async def route_case(
+    ctx: Ctx,
+    action: Action,
+    *,
+    automatic: bool = False,
+    tier: HandlingTier | None = None,
+    department_id: int | None = None,
+    staff_id: int | None = None,
+    confirmed: bool = False,
+    note: str = "",
+) -> Decision | Undecided:
+    """Route and record. `automatic` routing that needs a person leaves the case in the
+    dispatcher's queue; an explicit request that cannot be routed is refused."""
+    case = ctx.case
+    entry = (
+        await ctx.session.get(CatalogueEntry, case.catalogue_entry_id)
+        if case.catalogue_entry_id is not None
+        else None
+    )
+    roster = await load_roster(ctx.session, place_of(case))
+    rule = entry_rule(entry) if entry is not None else None
+    try:
+        decision = route(
+            rule,
+            place_of(case),
+            roster,
+            tier=tier,
+            department_id=department_id,
+            confirmed=confirmed,
+        )
+    except AccessRuleViolation as exc:
+        raise Unprocessable("department_id", str(exc), rule="access") from exc
+    except ValueError as exc:
+        raise Unprocessable("department_id", str(exc)) from exc
+    if isinstance(decision, Undecided):
+        if automatic:
+            return decision
+        raise Conflict(f"cannot route this case: {decision.reason}", state=case.state.value)
+    if staff_id is not None:
+        staff = await ctx.session.get(Staff, staff_id)
+        if staff is None or staff.department_id != decision.department_id:
+            raise Unprocessable("staff_id", f"staff {staff_id} is not in the chosen department")
+    assigned = staff_id or decision.staff_id
+    case.state = next_state(case.state, action, needs_confirmation=decision.needs_confirmation)
+    case.tier = decision.tier
+    case.whistle_level = decision.whistle_level
+    case.department_id = decision.department_id
+    case.cooperating_department_ids = list(decision.cooperating_department_ids)
+    case.assigned_staff_id = assigned
+    case.acknowledged_at = case.checked_in_at = None
+    case.dispatched_at = ctx.now
+    if case.state is CaseState.DISPATCHED and entry is not None:
+        # The clock runs from dispatch; a whistle waiting for its leader has none yet.
+        due = case_deadlines(
+            ctx.now,
+            ack=Limit(entry.ack_within, entry.ack_unit),
+            checkin=Limit(entry.checkin_within, entry.checkin_unit),
+            resolve=Limit(entry.resolve_within, entry.resolve_unit),
+            priority=case.priority,
+            calendar=ctx.hub.calendar,
+        )
+        case.ack_due_at, case.checkin_due_at = due.ack_due_at, due.checkin_due_at
+        case.resolve_due_at = due.resolve_due_at
+    else:
+        case.ack_due_at = case.checkin_due_at = case.resolve_due_at = None
+    payload = {"decision": asdict(decision), "note": note, "assigned_staff_id": assigned}
+    event = EVENT_OF_ACTION[action]
+    if case.state is CaseState.AWAITING_CONFIRMATION:
+        event = "whistle_awaiting_confirmation"
+    ctx.record(event, payload)
+    return decision

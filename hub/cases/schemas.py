@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.cases.machine import Action, CaseState
+from hub.enums import HandlingTier, Priority, Source
+from hub.schemas import LocalTime, Strict
+
+
+class CaseCreate(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    category_code: str | None = Field(default=None, max_length=32)
+    grid_code: str = Field(pattern=r"^\d{15}$", description="15-digit grid code")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    source: Source = Source.GRID_PATROL
+    reporter: str = Field(default="", max_length=100)
+    priority: Priority = Priority.NORMAL
+
+
+class Versioned(Strict):
+    version: int = Field(ge=1, description="the case version the caller last saw")
+
+
+class Note(Versioned):
+    note: str = Field(default="", max_length=2000)
+
+
+class Reason(Versioned):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Classify(Versioned):
+    category_code: str = Field(min_length=1, max_length=32)
+
+
+class Dispatch(Versioned):
+    department_id: int | None = Field(default=None, ge=1)
+    staff_id: int | None = Field(default=None, ge=1)
+    category_code: str | None = Field(default=None, max_length=32)
+
+
+class Transfer(Versioned):
+    department_id: int = Field(ge=1)
+    staff_id: int | None = Field(default=None, ge=1)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CheckIn(Versioned):
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    note: str = Field(default="", max_length=2000)
+
+
+class Merge(Versioned):
+    into_case_id: int = Field(ge=1)
+
+
+class Evaluate(Versioned):
+    township_score: int = Field(ge=1, le=5, description="the township's score for the department")
+    resident_satisfaction: int | None = Field(default=None, ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+# The body each action takes; the views are generated from this table.
+ACTION_BODIES: dict[Action, type[Versioned]] = {
+    Action.CLASSIFY: Classify,
+    Action.DISPATCH: Dispatch,
+    Action.CONFIRM_WHISTLE: Note,
+    Action.ACKNOWLEDGE: Note,
+    Action.CHECK_IN: CheckIn,
+    Action.RESOLVE: Note,
+    Action.VERIFY: Note,
+    Action.REJECT: Reason,
+    Action.CLOSE: Note,
+    Action.RETURN: Reason,
+    Action.TRANSFER: Transfer,
+    Action.ESCALATE: Reason,
+    Action.REOPEN: Reason,
+    Action.MERGE: Merge,
+    Action.CANCEL: Reason,
+    Action.EVALUATE: Evaluate,
+}
+
+
+class CaseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    description: str
+    category_code: str | None
+    catalogue_entry_id: int | None
+    grid_id: int
+    community_id: int
+    township_id: int
+    county_id: int
+    lat: float | None
+    lon: float | None
+    source: Source
+    reporter: str
+    priority: Priority
+    tier: HandlingTier | None
+    whistle_level: int | None
+    state: CaseState
+    department_id: int | None
+    cooperating_department_ids: list[int]
+    assigned_staff_id: int | None
+    merged_into_id: int | None
+    rework_count: int
+    township_score: int | None
+    resident_satisfaction: int | None
+    ack_due_at: LocalTime | None
+    checkin_due_at: LocalTime | None
+    resolve_due_at: LocalTime | None
+    created_at: LocalTime
+    updated_at: LocalTime
+    dispatched_at: LocalTime | None
+    acknowledged_at: LocalTime | None
+    checked_in_at: LocalTime | None
+    resolved_at: LocalTime | None
+    verified_at: LocalTime | None
+    closed_at: LocalTime | None
+    version: int
+    overdue: bool = False
+    allowed_actions: list[Action] = []
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    seq: int
+    type: str
+    actor_id: int | None
+    actor: str
+    at: LocalTime
+    payload: dict[str, Any]
+    changes: dict[str, Any]

@@ -1,0 +1,76 @@
+"""Writing and folding the append-only case timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.cases.models import Case, CaseEvent
+
+# Fields that are bookkeeping of the request, not of the case's story.
+_UNTRACKED = frozenset({"id", "idempotency_key", "idempotency_fingerprint"})
+TRACKED_FIELDS: tuple[str, ...] = tuple(f for f in Case.model_fields if f not in _UNTRACKED)
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    return value
+
+
+def snapshot(case: Case) -> dict[str, Any]:
+    return {name: to_json(getattr(case, name)) for name in TRACKED_FIELDS}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in after.items() if before.get(k, _MISSING) != v}
+
+
+_MISSING = object()
+
+
+def fold(events: Iterable[CaseEvent]) -> dict[str, Any]:
+    """Rebuild a case's tracked fields from its events alone."""
+    state: dict[str, Any] = {}
+    for event in events:
+        state.update(event.changes)
+    return state
+
+
+def append_event(
+    session: AsyncSession,
+    case: Case,
+    *,
+    before: dict[str, Any],
+    type: str,
+    actor_id: int | None,
+    actor: str,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Bump the case's version and record what changed; `before` is the snapshot taken
+    before the change (empty for a new case). The event's seq equals the new version."""
+    case.version = (before.get("version") or 0) + 1 if before else 1
+    case.updated_at = at
+    assert case.id is not None
+    event = CaseEvent(
+        case_id=case.id,
+        seq=case.version,
+        type=type,
+        actor_id=actor_id,
+        actor=actor,
+        at=at,
+        payload=payload or {},
+        changes=diff(before, snapshot(case)),
+    )
+    session.add(case)
+    session.add(event)
+    return event

@@ -1,0 +1,127 @@
+# No `from __future__ import annotations`: the action routes are built in a loop and
+# FastAPI must see each body model as a real type, not a string.
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from hub.auth.deps import CurrentUser, require
+from hub.auth.permissions import Permission, may
+from hub.auth.service import Principal
+from hub.cases import actions, service
+from hub.cases.machine import Action, CaseState, allowed_actions
+from hub.cases.models import Case
+from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Versioned
+from hub.deps import HubDep
+from hub.errors import Forbidden
+from hub.schemas import LocalTime, Page
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def case_out(case: Case, user: Principal, now: datetime) -> CaseOut:
+    out = CaseOut.model_validate(case)
+    out.overdue = service.is_overdue(case, now)
+    out.allowed_actions = [a for a in allowed_actions(case.state) if may(user.role, a)]
+    return out
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    dependencies=[require(Permission.CASE_CREATE)],
+    responses={200: {"description": "an earlier request with the same Idempotency-Key"}},
+)
+async def create_case(
+    body: CaseCreate,
+    hub: HubDep,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> CaseOut:
+    case, created = await actions.create_case(hub, user, body, idempotency_key=idempotency_key)
+    if not created:
+        response.status_code = 200
+    return case_out(case, user, hub.clock.now())
+
+
+@router.get("", response_model=Page[CaseOut])
+async def list_cases(
+    hub: HubDep,
+    user: CurrentUser,
+    region: Annotated[
+        str | None, Query(pattern=r"^\d{4,15}$", description="region code; its subtree")
+    ] = None,
+    state: Annotated[list[CaseState] | None, Query()] = None,
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+    assigned_staff_id: Annotated[int | None, Query(ge=1)] = None,
+    whistle_level: Annotated[int | None, Query(ge=1, le=3)] = None,
+    overdue: bool | None = None,
+    created_from: LocalTime | None = None,
+    created_to: LocalTime | None = None,
+    order: Literal["newest", "oldest"] = "newest",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CaseOut]:
+    flt = service.CaseFilter(
+        region=region,
+        states=tuple(state or ()),
+        department_id=department_id,
+        assigned_staff_id=assigned_staff_id,
+        whistle_level=whistle_level,
+        overdue=overdue,
+        created_from=created_from,
+        created_to=created_to,
+        order=order,
+    )
+    now = hub.clock.now()
+    async with hub.db.read() as session:
+        rows, next_cursor = await service.list_cases(
+            session, user, flt, now=now, cursor=cursor, limit=limit
+        )
+    return Page[CaseOut](items=[case_out(c, user, now) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/{case_id}", response_model=CaseOut)
+async def get_case(case_id: CaseId, hub: HubDep, user: CurrentUser) -> CaseOut:
+    async with hub.db.read() as session:
+        case = await service.get_case(session, case_id, user)
+    return case_out(case, user, hub.clock.now())
+
+
+@router.get("/{case_id}/events", response_model=list[EventOut])
+async def case_events(case_id: CaseId, hub: HubDep, user: CurrentUser) -> list[EventOut]:
+    async with hub.db.read() as session:
+        events = await service.case_events(session, case_id, user)
+    return [EventOut.model_validate(e) for e in events]
+
+
+def _add_action_route(action: Action, body_model: type[Versioned]) -> None:
+    async def endpoint(
+        case_id: CaseId,
+        body: body_model,  # type: ignore[valid-type]
+        hub: HubDep,
+        user: CurrentUser,
+    ) -> CaseOut:
+        if not may(user.role, action):
+            raise Forbidden(f"role {user.role} may not {action.value} a case")
+        case = await actions.perform(hub, user, case_id, action, body)
+        return case_out(case, user, hub.clock.now())
+
+    router.add_api_route(
+        f"/{{case_id}}/{action.value}",
+        endpoint,
+        methods=["POST"],
+        response_model=CaseOut,
+        name=f"case_{action.name.lower()}",
+        summary=f"{action.value} a case",
+        responses={409: {"description": "illegal in the current state, or a stale version"}},
+    )
+
+
+for _action, _body in ACTION_BODIES.items():
+    _add_action_route(_action, _body)

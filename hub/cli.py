@@ -1,0 +1,109 @@
+"""`hub serve | migrate | demo | simulate | users`: the operator's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from hub.config import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub import migrate
+
+    settings = get_settings()
+    if not args.no_migrate:
+        migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        "hub.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level,
+        workers=1,
+        ws="websockets",
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from hub import migrate
+
+    url = get_settings().database_url
+    if args.revision.startswith("-") or args.down:
+        migrate.downgrade(url, args.revision)
+    else:
+        migrate.upgrade(url, args.revision)
+    print(f"database at {args.revision}: {_redact(url)}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hub.demo.load import load_demo
+
+    settings = get_settings()
+    code: int = asyncio.run(load_demo(settings, cases=args.cases, only_if_empty=args.if_empty))
+    return code
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from workers.simulator import run_simulator
+
+    code: int = asyncio.run(
+        run_simulator(
+            get_settings(), rate_per_s=args.rate, duration_s=args.duration, late_share=args.late
+        )
+    )
+    return code
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hub", description="whistle-and-report dispatch hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub (migrates first)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-migrate", action="store_true")
+    serve.set_defaults(func=_serve)
+
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("--down", action="store_true", help="downgrade to the revision")
+    mig.set_defaults(func=_migrate)
+
+    demo = sub.add_parser("demo", help="load the demo city, accounts and sample cases")
+    demo.add_argument("--cases", type=int, default=400, help="sample cases to create")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
+    demo.set_defaults(func=_demo)
+
+    sim = sub.add_parser("simulate", help="keep creating cases and moving them along")
+    sim.add_argument("--rate", type=float, default=1.0, help="new cases per second")
+    sim.add_argument("--duration", type=float, default=0.0, help="seconds; 0 runs until ^C")
+    sim.add_argument("--late", type=float, default=0.15, help="share of cases handled late")
+    sim.set_defaults(func=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

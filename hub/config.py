@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-demo-only"
+
+
+class Settings(BaseSettings):
+    """The only reader of the environment: every knob is an `HUB_*` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    mode: Literal["demo", "production"] = "demo"
+    database_url: str = "sqlite+aiosqlite:///./var/hub.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    secret_key: str = DEFAULT_SECRET
+    demo_password: str = "demo"
+    access_token_ttl_s: int = Field(default=3600, ge=30)
+    max_body_bytes: int = 64 * 1024
+    timezone: str = "Asia/Shanghai"
+    bus_url: str = "memory://"
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.mode != "demo" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError(
+                "HUB_SECRET_KEY must be set to a real secret outside demo mode "
+                "(HUB_MODE=production)"
+            )
+        if self.mode != "demo" and len(self.secret_key) < 32:
+            raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

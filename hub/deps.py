@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hub.clock import Clock, SystemClock
+from hub.config import Settings
+from hub.db import Database
+from hub.metrics import Metrics
+from hub.sla.calendar import WorkCalendar
+
+
+@dataclass
+class Hub:
+    """Everything a request or worker needs, built once in the lifespan."""
+
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=SystemClock)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    metrics: Metrics = field(default_factory=Metrics)
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    COMMUNITY = "community"
+    GRID = "grid"
+
+
+# The tiers a catalogue entry can assign handling to, lowest first.
+class HandlingTier(StrEnum):
+    GRID = "grid"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+
+
+WHISTLE_LEVEL_OF_TIER: dict[HandlingTier, int] = {
+    HandlingTier.GRID: 1,
+    HandlingTier.TOWNSHIP: 2,
+    HandlingTier.COUNTY: 3,
+}
+TIER_OF_WHISTLE_LEVEL = {level: tier for tier, level in WHISTLE_LEVEL_OF_TIER.items()}
+
+
+class DepartmentKind(StrEnum):
+    COUNTY = "county"  # a county/district department (区县部门)
+    TOWNSHIP = "township"  # a township office (街乡科室)
+    COMMUNITY = "community"  # community/grid station handling level-1 whistles
+
+
+class StaffRole(StrEnum):
+    MEMBER = "member"
+    LEADER = "leader"
+    LIAISON = "liaison"
+    GRID_WORKER = "grid_worker"
+
+
+class DutyStatus(StrEnum):
+    ON_DUTY = "on_duty"
+    OFF = "off"
+    AWAY = "away"
+
+
+class PostSlot(StrEnum):
+    A = "A"
+    B = "B"
+
+
+class PostMode(StrEnum):
+    RESIDENT = "resident"  # 常驻
+    ON_CALL = "on_call"  # 报到
+
+
+class CaseClass(StrEnum):
+    FACILITY = "facility"  # 部件
+    EVENT = "event"  # 事件
+
+
+class TimeUnit(StrEnum):
+    SECONDS = "seconds"
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    WORK_HOURS = "work_hours"
+    WORK_DAYS = "work_days"
+
+
+class Source(StrEnum):
+    GRID_PATROL = "grid_patrol"
+    HOTLINE_12345 = "hotline_12345"
+    PUBLIC_APP = "public_app"
+    REFERRAL = "referral"
+    DEPARTMENT = "department"
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    NORMAL = "normal"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COMMANDER = "commander"
+    DISPATCHER = "dispatcher"
+    TOWNSHIP_LEADER = "township_leader"
+    GRID_WORKER = "grid_worker"
+    DEPT_LIAISON = "dept_liaison"
+    DEPT_STAFF = "dept_staff"
+    WALL = "wall"
+    AUDITOR = "auditor"

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, text
+from sqlmodel import col, select
+
+from hub import __version__, errors
+from hub.auth.views import router as auth_router
+from hub.cases.machine import OPEN_STATES
+from hub.cases.models import Case
+from hub.cases.views import router as cases_router
+from hub.catalogue.views import router as catalogue_router
+from hub.clock import Clock, SystemClock
+from hub.config import Settings, get_settings
+from hub.db import Database
+from hub.deps import Hub, HubDep
+from hub.middleware import BodyLimit
+from hub.org.views import router as org_router
+from hub.regions.views import router as regions_router
+
+
+def build_hub(settings: Settings, clock: Clock | None = None) -> Hub:
+    return Hub(settings=settings, db=Database(settings.database_url), clock=clock or SystemClock())
+
+
+def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
+    settings = settings or (hub.settings if hub else get_settings())
+    the_hub = hub or build_hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.hub = the_hub
+        try:
+            yield
+        finally:
+            if hub is None:  # a hub passed in belongs to the caller
+                await the_hub.db.dispose()
+
+    app = FastAPI(
+        title="Whistle-and-report dispatch hub (街乡吹哨、部门报到)",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.hub = the_hub
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for router in (auth_router, regions_router, org_router, catalogue_router, cases_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(_ops_router())
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _ops_router() -> APIRouter:
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz")
+    async def healthz(hub: HubDep) -> JSONResponse:
+        try:
+            async with hub.db.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse({"status": "down", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "database": hub.db.dialect, "version": __version__})
+
+    @ops.get("/metrics")
+    async def metrics(hub: HubDep) -> Response:
+        async with hub.db.read() as session:
+            rows = (
+                await session.exec(
+                    select(Case.state, func.count())
+                    .where(col(Case.state).in_(OPEN_STATES))
+                    .group_by(Case.state)
+                )
+            ).all()
+        counts = {state: n for state, n in rows}
+        for state in OPEN_STATES:
+            hub.metrics.open_cases.labels(state=state.value).set(counts.get(state, 0))
+        for year in hub.calendar.unknown_years:
+            hub.metrics.calendar_unknown_year.labels(year=str(year)).set(1)
+        return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return ops

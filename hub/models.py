@@ -1,0 +1,9 @@
+"""Imports every table so `SQLModel.metadata` is complete (Alembic and tests use it)."""
+
+from hub.auth.models import User
+from hub.cases.models import Case, CaseEvent
+from hub.catalogue.models import CatalogueEntry
+from hub.org.models import Department, Post, Staff
+from hub.regions.models import Region
+
+__all__ = ["Case", "CaseEvent", "CatalogueEntry", "Department", "Post", "Region", "Staff", "User"]

@@ -1,0 +1,150 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from hub.auth.deps import CurrentUser, require
+from hub.auth.permissions import Permission
+from hub.deps import HubDep
+from hub.enums import DepartmentKind, DutyStatus, PostMode, PostSlot, Role, StaffRole
+from hub.errors import Forbidden, NotFound, Unprocessable
+from hub.org.models import Department, Post, Staff
+from hub.schemas import Strict
+
+router = APIRouter(tags=["organisation"])
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    kind: DepartmentKind
+    region_id: int
+    name_zh: str
+    name_en: str
+
+
+class StaffOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    phone: str | None
+    department_id: int | None
+    region_id: int
+    role: StaffRole
+    duty_status: DutyStatus
+
+
+class PostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    department_id: int
+    township_id: int
+    slot: PostSlot
+    mode: PostMode
+    staff_id: int
+
+
+class DutyPatch(Strict):
+    duty_status: DutyStatus
+
+
+class PostPut(Strict):
+    department_id: int = Field(ge=1)
+    township_id: int = Field(ge=1)
+    slot: PostSlot
+    mode: PostMode
+    staff_id: int = Field(ge=1)
+
+
+@router.get("/departments", response_model=list[DepartmentOut])
+async def list_departments(
+    hub: HubDep,
+    _user: CurrentUser,
+    region_id: Annotated[int | None, Query(ge=1)] = None,
+    code: Annotated[str | None, Query(max_length=40)] = None,
+) -> list[Department]:
+    stmt = select(Department).order_by(col(Department.id))
+    if region_id is not None:
+        stmt = stmt.where(Department.region_id == region_id)
+    if code is not None:
+        stmt = stmt.where(Department.code == code)
+    async with hub.db.read() as session:
+        return list((await session.exec(stmt)).all())
+
+
+@router.get("/staff", response_model=list[StaffOut])
+async def list_staff(
+    hub: HubDep,
+    _user: CurrentUser,
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+    region_id: Annotated[int | None, Query(ge=1)] = None,
+    duty_status: DutyStatus | None = None,
+    after_id: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[Staff]:
+    stmt = select(Staff).where(col(Staff.id) > after_id).order_by(col(Staff.id)).limit(limit)
+    if department_id is not None:
+        stmt = stmt.where(Staff.department_id == department_id)
+    if region_id is not None:
+        stmt = stmt.where(Staff.region_id == region_id)
+    if duty_status is not None:
+        stmt = stmt.where(Staff.duty_status == duty_status)
+    async with hub.db.read() as session:
+        return list((await session.exec(stmt)).all())
+
+
+@router.patch("/staff/{staff_id}/duty", response_model=StaffOut)
+async def set_duty(staff_id: int, body: DutyPatch, hub: HubDep, user: CurrentUser) -> Staff:
+    """Staff set their own duty status; dispatchers and admins set anyone's."""
+    if user.staff_id != staff_id and user.role not in {Role.ADMIN, Role.DISPATCHER, Role.COMMANDER}:
+        raise Forbidden("only the staff member or a dispatcher may change duty status")
+    async with hub.db.transaction() as session:
+        staff = await session.get(Staff, staff_id)
+        if staff is None:
+            raise NotFound(f"no staff {staff_id}")
+        staff.duty_status = body.duty_status
+        session.add(staff)
+    return staff
+
+
+@router.get("/posts", response_model=list[PostOut])
+async def list_posts(
+    hub: HubDep,
+    _user: CurrentUser,
+    township_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[Post]:
+    stmt = select(Post).order_by(col(Post.id))
+    if township_id is not None:
+        stmt = stmt.where(Post.township_id == township_id)
+    if department_id is not None:
+        stmt = stmt.where(Post.department_id == department_id)
+    async with hub.db.read() as session:
+        return list((await session.exec(stmt)).all())
+
+
+@router.put("/posts", response_model=PostOut, dependencies=[require(Permission.ORG_EDIT)])
+async def put_post(body: PostPut, hub: HubDep) -> Post:
+    """Create or re-staff the A/B post of a department in a township."""
+    try:
+        async with hub.db.transaction() as session:
+            staff = await session.get(Staff, body.staff_id)
+            if staff is None or staff.department_id != body.department_id:
+                raise Unprocessable("staff_id", "staff must belong to the post's department")
+            post = (
+                await session.exec(
+                    select(Post).where(
+                        Post.department_id == body.department_id,
+                        Post.township_id == body.township_id,
+                        Post.slot == body.slot,
+                    )
+                )
+            ).first() or Post(**body.model_dump())
+            post.mode, post.staff_id = body.mode, body.staff_id
+            session.add(post)
+    except IntegrityError as exc:
+        raise Unprocessable("township_id", "unknown township or department") from exc
+    return post

@@ -1,0 +1,60 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict
+
+from hub.auth.deps import CurrentUser
+from hub.deps import HubDep
+from hub.enums import Tier
+from hub.regions import service
+from hub.schemas import Page
+
+router = APIRouter(prefix="/regions", tags=["regions"])
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    tier: Tier
+    parent_id: int | None
+    name_zh: str
+    name_en: str
+    center_lon: float | None
+    center_lat: float | None
+    geometry: dict[str, Any] | None = None
+
+
+@router.get("", response_model=Page[RegionOut])
+async def list_regions(
+    hub: HubDep,
+    _user: CurrentUser,
+    under: Annotated[
+        str | None, Query(pattern=r"^\d{4,15}$", description="a region code; its subtree")
+    ] = None,
+    tier: Tier | None = None,
+    geometry: bool = False,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{4,15}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Page[RegionOut]:
+    async with hub.db.read() as session:
+        rows = await service.list_regions(
+            session, under=under, tier=tier, after_code=cursor, limit=limit + 1
+        )
+    items = [RegionOut.model_validate(r) for r in rows[:limit]]
+    if not geometry:
+        for item in items:
+            item.geometry = None
+    return Page[RegionOut](
+        items=items, next_cursor=rows[limit - 1].code if len(rows) > limit else None
+    )
+
+
+@router.get("/{code}", response_model=RegionOut)
+async def get_region(
+    code: Annotated[str, Path(pattern=r"^\d{4,15}$")], hub: HubDep, _user: CurrentUser
+) -> RegionOut:
+    async with hub.db.read() as session:
+        region = await service.region_by_code(session, code)
+    return RegionOut.model_validate(region)

@@ -1,0 +1,103 @@
+"""The Chinese working calendar: statutory holidays and make-up working days (调休).
+
+Years the `chinese_calendar` library does not know fall back to weekends-only unless an
+admin has entered that year's schedule; every such fallback is recorded so it can be
+shown loudly (log, metric, wall flag)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_SEARCH_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class WorkWindow:
+    start: time
+    end: time
+
+    @property
+    def seconds(self) -> int:
+        return (self.end.hour * 3600 + self.end.minute * 60) - (
+            self.start.hour * 3600 + self.start.minute * 60
+        )
+
+
+DEFAULT_WINDOWS = (WorkWindow(time(9, 0), time(12, 0)), WorkWindow(time(13, 30), time(17, 30)))
+
+
+@dataclass
+class WorkCalendar:
+    windows: tuple[WorkWindow, ...] = DEFAULT_WINDOWS
+    tz: ZoneInfo = SHANGHAI
+    # Admin-entered schedule for a year the library lacks (or corrections to it).
+    extra_holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+    admin_years: frozenset[int] = frozenset()
+    unknown_years: set[int] = field(default_factory=set)
+
+    @property
+    def seconds_per_day(self) -> int:
+        return sum(w.seconds for w in self.windows)
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        if day in self.extra_holidays:
+            return False
+        if day.year in self.admin_years:
+            return day.weekday() < 5
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            if day.year not in self.unknown_years:
+                self.unknown_years.add(day.year)
+                log.warning(
+                    "no holiday schedule for %s: counting weekends only until an admin "
+                    "enters the year's holidays and make-up days",
+                    day.year,
+                )
+            return day.weekday() < 5
+
+    def add_work_seconds(self, start: datetime, seconds: int) -> datetime:
+        local = start.astimezone(self.tz)
+        remaining = seconds
+        day = local.date()
+        for _ in range(MAX_SEARCH_DAYS):
+            if self.is_workday(day):
+                for window in self.windows:
+                    w_start = datetime.combine(day, window.start, self.tz)
+                    w_end = datetime.combine(day, window.end, self.tz)
+                    begin = max(w_start, local)
+                    if begin >= w_end:
+                        continue
+                    available = int((w_end - begin).total_seconds())
+                    if remaining <= available:
+                        return (begin + timedelta(seconds=remaining)).astimezone(start.tzinfo)
+                    remaining -= available
+            day += timedelta(days=1)
+        raise ValueError(f"no working time found within {MAX_SEARCH_DAYS} days of {start}")
+
+    def add_work_days(self, start: datetime, days: float) -> datetime:
+        return self.add_work_seconds(start, int(days * self.seconds_per_day))
+
+    def with_schedule(
+        self, year: int, holidays: Iterable[date], workdays: Iterable[date]
+    ) -> WorkCalendar:
+        """A copy that knows `year`'s schedule as entered by an admin."""
+        return WorkCalendar(
+            windows=self.windows,
+            tz=self.tz,
+            extra_holidays=self.extra_holidays | frozenset(holidays),
+            extra_workdays=self.extra_workdays | frozenset(workdays),
+            admin_years=self.admin_years | {year},
+        )
