@@ -32,28 +32,29 @@ class BodyLimit:
                     await self._reject(send, 413, f"body over {self.max_bytes} bytes")
                     return
         seen = 0
-        started = False
+        rejected = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > self.max_bytes and not rejected:
+                    # Answer now: frameworks turn errors raised while reading the body into
+                    # their own 400, so the 413 must go out before the app can respond.
+                    rejected = True
+                    await self._reject(send, 413, f"body over {self.max_bytes} bytes")
                     raise _TooLarge
             return message
 
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not rejected:
+                await send(message)
 
         try:
-            await self.app(scope, counted_receive, tracked_send)
+            await self.app(scope, counted_receive, guarded_send)
         except _TooLarge:
-            if not started:
-                await self._reject(send, 413, f"body over {self.max_bytes} bytes")
+            pass
 
     @staticmethod
     async def _reject(send: Send, status: int, message: str) -> None:

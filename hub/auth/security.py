@@ -45,7 +45,11 @@ def read_token(token: str, *, secret: str, now: datetime, kind: str) -> dict[str
             token,
             secret,
             algorithms=[ALGORITHM],
-            options={"verify_exp": False, "require": ["sub", "exp", "ver", "typ"]},
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "require": ["sub", "exp", "ver", "typ"],
+            },
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from exc
