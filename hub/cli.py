@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from hub.config import get_settings
+from hub.config import Settings, get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -18,11 +18,13 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(_banner(settings, host, port), flush=True)
     uvicorn.run(
         "hub.main:create_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         log_level=settings.log_level,
         workers=1,
         ws="websockets",
@@ -59,6 +61,20 @@ def _simulate(args: argparse.Namespace) -> int:
         )
     )
     return code
+
+
+def _banner(settings: Settings, host: str, port: int) -> str:
+    from hub.demo.accounts import account_lines
+
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    lines = [
+        f"Hub on {base}  (database: {_redact(settings.database_url)})",
+        f"  API docs   {base}/docs",
+        f"  health     {base}/healthz    metrics {base}/metrics",
+    ]
+    if settings.mode == "demo":
+        lines += ["", *asyncio.run(account_lines(settings))]
+    return "\n".join(lines)
 
 
 def _redact(url: str) -> str:

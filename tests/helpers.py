@@ -31,7 +31,9 @@ class Api:
             f"/api/v1/cases/{case['id']}/{action}", json=payload, headers=self.auth(user)
         )
 
-    async def act(self, user: str, case: dict[str, Any], action: str, **body: Any) -> dict[str, Any]:
+    async def act(
+        self, user: str, case: dict[str, Any], action: str, **body: Any
+    ) -> dict[str, Any]:
         r = await self.act_raw(user, case, action, **body)
         assert r.status_code == 200, f"{action}: {r.status_code} {r.text}"
         data: dict[str, Any] = r.json()

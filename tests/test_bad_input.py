@@ -48,13 +48,17 @@ async def test_unknown_references_name_the_field(
 async def test_schema_violations_are_422_naming_the_field(
     client: httpx.AsyncClient, auth: Auth
 ) -> None:
-    r = await client.post("/api/v1/cases", json={"title": "", "grid_code": "12"},
-                          headers=auth("dispatcher"))
+    r = await client.post(
+        "/api/v1/cases", json={"title": "", "grid_code": "12"}, headers=auth("dispatcher")
+    )
     assert r.status_code == 422
     locs = {tuple(d["loc"]) for d in r.json()["detail"]}
     assert ("body", "title") in locs and ("body", "grid_code") in locs
-    r = await client.post("/api/v1/cases", json={"title": "x", "grid_code": GRID, "evil": 1},
-                          headers=auth("dispatcher"))
+    r = await client.post(
+        "/api/v1/cases",
+        json={"title": "x", "grid_code": GRID, "evil": 1},
+        headers=auth("dispatcher"),
+    )
     assert r.status_code == 422
 
 
@@ -84,33 +88,41 @@ async def test_missing_forged_and_expired_tokens_are_401(
     assert (await client.get("/api/v1/cases")).status_code == 401
     bad = {"Authorization": "Bearer not-a-token"}
     assert (await client.get("/api/v1/cases", headers=bad)).status_code == 401
-    forged = issue_token(user_id=world.user["admin"], token_version=0, secret="x" * 40,
-                         now=hub.clock.now(), ttl_s=60, kind="access")
+    forged = issue_token(
+        user_id=world.user["admin"],
+        token_version=0,
+        secret="x" * 40,
+        now=hub.clock.now(),
+        ttl_s=60,
+        kind="access",
+    )
     r = await client.get("/api/v1/cases", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
-    expired = issue_token(user_id=world.user["admin"], token_version=0,
-                          secret=hub.settings.secret_key,
-                          now=hub.clock.now() - timedelta(hours=2), ttl_s=60, kind="access")
+    expired = issue_token(
+        user_id=world.user["admin"],
+        token_version=0,
+        secret=hub.settings.secret_key,
+        now=hub.clock.now() - timedelta(hours=2),
+        ttl_s=60,
+        kind="access",
+    )
     r = await client.get("/api/v1/cases", headers={"Authorization": f"Bearer {expired}"})
     assert r.status_code == 401 and "expired" in r.json()["message"]
 
 
-async def test_role_without_permission_gets_403_and_nothing_changes(
-    api: Api, hub: Hub
-) -> None:
+async def test_role_without_permission_gets_403_and_nothing_changes(api: Api, hub: Hub) -> None:
     case = await api.create(category_code="T01")
     before = await counts(hub)
     r = await api.act_raw("wall", case, "cancel", reason="x")
     assert r.status_code == 403
-    r = await api.client.post("/api/v1/cases", json={"title": "x", "grid_code": GRID},
-                              headers=api.auth("wall"))
+    r = await api.client.post(
+        "/api/v1/cases", json={"title": "x", "grid_code": GRID}, headers=api.auth("wall")
+    )
     assert r.status_code == 403
     assert await counts(hub) == before
 
 
-async def test_illegal_and_stale_actions_are_409_with_state_and_allowed(
-    api: Api, hub: Hub
-) -> None:
+async def test_illegal_and_stale_actions_are_409_with_state_and_allowed(api: Api, hub: Hub) -> None:
     case = await api.create(category_code="T01")
     r = await api.act_raw("dispatcher", case, "close")
     assert r.status_code == 409
@@ -125,17 +137,30 @@ async def test_illegal_and_stale_actions_are_409_with_state_and_allowed(
 
 async def test_unknown_staff_and_bad_ids(api: Api, world: World) -> None:
     case = await api.create(category_code=None)
-    r = await api.act_raw("dispatcher", case, "dispatch", category_code="C02",
-                          department_id=world.dept[("339901", "housing")], staff_id=999999)
+    r = await api.act_raw(
+        "dispatcher",
+        case,
+        "dispatch",
+        category_code="C02",
+        department_id=world.dept[("339901", "housing")],
+        staff_id=999999,
+    )
     assert r.status_code == 422 and r.json()["field"] == "staff_id"
-    r = await api.act_raw("dispatcher", case, "dispatch", category_code="C02",
-                          department_id=world.dept[("339902", "housing")])
+    r = await api.act_raw(
+        "dispatcher",
+        case,
+        "dispatch",
+        category_code="C02",
+        department_id=world.dept[("339902", "housing")],
+    )
     assert r.status_code == 422 and r.json()["field"] == "department_id"
-    r = await api.client.post("/api/v1/cases/abc/acknowledge", json={"version": 1},
-                              headers=api.auth("admin"))
+    r = await api.client.post(
+        "/api/v1/cases/abc/acknowledge", json={"version": 1}, headers=api.auth("admin")
+    )
     assert r.status_code == 422
-    r = await api.client.post("/api/v1/cases/99999/acknowledge", json={"version": 1},
-                              headers=api.auth("admin"))
+    r = await api.client.post(
+        "/api/v1/cases/99999/acknowledge", json={"version": 1}, headers=api.auth("admin")
+    )
     assert r.status_code == 404
     r = await api.act_raw("dispatcher", case, "merge", into_case_id=case["id"])
     assert r.status_code == 422 and r.json()["field"] == "into_case_id"
@@ -146,3 +171,16 @@ async def test_evaluation_scores_are_bounded(api: Api) -> None:
     case = await api.create(category_code="T01")
     r = await api.act_raw("dispatcher", case, "evaluate", township_score=9)
     assert r.status_code == 422
+
+
+async def test_creating_a_case_outside_ones_region_is_refused(
+    client: httpx.AsyncClient, auth: Auth, hub: Hub
+) -> None:
+    before = await counts(hub)
+    r = await client.post(
+        "/api/v1/cases",
+        json={"title": "x", "grid_code": "339902001001001"},
+        headers=auth("dispatcher"),
+    )
+    assert r.status_code == 403 and r.json()["field"] == "grid_code"
+    assert await counts(hub) == before

@@ -19,9 +19,11 @@ CAL = WorkCalendar()
 def test_natural_units_have_second_precision() -> None:
     start = cst("2026-11-23T10:00:00")
     assert add_limit(start, Limit(7, TimeUnit.SECONDS), CAL, Priority.NORMAL) == cst(
-        "2026-11-23T10:00:07")
+        "2026-11-23T10:00:07"
+    )
     assert add_limit(start, Limit(30, TimeUnit.MINUTES), CAL, Priority.URGENT) == cst(
-        "2026-11-23T10:15:00")
+        "2026-11-23T10:15:00"
+    )
 
 
 def test_work_days_skip_the_weekend() -> None:

@@ -23,8 +23,11 @@ async def test_a_retried_create_returns_the_same_case(
     different = await client.post("/api/v1/cases", json={**body, "title": "别的"}, headers=headers)
     assert different.status_code == 409
     # The same key from another client is that client's own key.
-    other = await client.post("/api/v1/cases", json=body,
-                              headers={**auth("commander"), "Idempotency-Key": headers["Idempotency-Key"]})
+    other = await client.post(
+        "/api/v1/cases",
+        json=body,
+        headers={**auth("commander"), "Idempotency-Key": headers["Idempotency-Key"]},
+    )
     assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
 
 
@@ -39,6 +42,9 @@ async def test_concurrent_retries_create_one_case(
     assert {r.status_code for r in replies} <= {200, 201}
     assert len({r.json()["id"] for r in replies}) == 1
     async with hub.db.read() as s:
-        n = (await s.exec(select(func.count()).select_from(Case).where(
-            Case.idempotency_key == "burst-1"))).one()
+        n = (
+            await s.exec(
+                select(func.count()).select_from(Case).where(Case.idempotency_key == "burst-1")
+            )
+        ).one()
     assert n == 1

@@ -27,9 +27,13 @@ async def assert_rebuilds(hub: Hub) -> None:
         cases = (await session.exec(select(Case))).all()
         assert cases
         for case in cases:
-            events = (await session.exec(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.seq))
-            )).all()
+            events = (
+                await session.exec(
+                    select(CaseEvent)
+                    .where(CaseEvent.case_id == case.id)
+                    .order_by(col(CaseEvent.seq))
+                )
+            ).all()
             assert [e.seq for e in events] == list(range(1, case.version + 1))
             assert fold(events) == snapshot(case)
 
@@ -69,9 +73,18 @@ async def test_level3_whistle_full_lifecycle(
 
     types = [e["type"] for e in await api.events(case["id"])]
     assert types == [
-        "created", "whistle_awaiting_confirmation", "whistle_confirmed", "acknowledged",
-        "checked_in", "resolved", "rejected", "checked_in", "resolved", "verified",
-        "evaluated", "closed",
+        "created",
+        "whistle_awaiting_confirmation",
+        "whistle_confirmed",
+        "acknowledged",
+        "checked_in",
+        "resolved",
+        "rejected",
+        "checked_in",
+        "resolved",
+        "verified",
+        "evaluated",
+        "closed",
     ]
     events = await api.events(case["id"])
     dispatch = next(e for e in events if e["type"] == "whistle_confirmed")
@@ -111,7 +124,10 @@ async def test_return_transfer_merge_cancel_reopen(api: Api, world: World, hub: 
     )
     assert case["state"] == "dispatched"
     case = await api.act(
-        "dispatcher", case, "transfer", department_id=world.dept[("339901", "housing")],
+        "dispatcher",
+        case,
+        "transfer",
+        department_id=world.dept[("339901", "housing")],
         reason="转住建",
     )
     assert case["department_id"] == world.dept[("339901", "housing")]
@@ -129,9 +145,13 @@ async def test_return_transfer_merge_cancel_reopen(api: Api, world: World, hub: 
     assert r.status_code == 409
 
     grid = await api.create(category_code="G01")
-    for user, action, extra in [("gridworker", "acknowledge", {}), ("gridworker", "check-in", {}),
-                                ("gridworker", "resolve", {}), ("dispatcher", "verify", {}),
-                                ("dispatcher", "close", {})]:
+    for user, action, extra in [
+        ("gridworker", "acknowledge", {}),
+        ("gridworker", "check-in", {}),
+        ("gridworker", "resolve", {}),
+        ("dispatcher", "verify", {}),
+        ("dispatcher", "close", {}),
+    ]:
         grid = await api.act(user, grid, action, **extra)
     grid = await api.act("dispatcher", grid, "reopen", reason="居民反映问题复发")
     assert grid["state"] == "dispatched" and grid["closed_at"] is None
@@ -148,10 +168,14 @@ async def test_uncategorised_case_waits_in_the_queue_then_classify_routes_it(
     assert case["department_id"] == world.dept[("339901001", "urban")]
 
 
-async def test_b_post_takes_over_when_a_is_away(api: Api, world: World, auth: Auth,
-                                                client: httpx.AsyncClient) -> None:
-    r = await client.patch(f"/api/v1/staff/{world.staff['police_a']}/duty",
-                           json={"duty_status": "away"}, headers=auth("staff"))
+async def test_b_post_takes_over_when_a_is_away(
+    api: Api, world: World, auth: Auth, client: httpx.AsyncClient
+) -> None:
+    r = await client.patch(
+        f"/api/v1/staff/{world.staff['police_a']}/duty",
+        json={"duty_status": "away"},
+        headers=auth("staff"),
+    )
     assert r.status_code == 200
     case = await api.create(category_code="C01")
     case = await api.act("leader", case, "confirm-whistle")
@@ -162,8 +186,13 @@ async def test_b_post_takes_over_when_a_is_away(api: Api, world: World, auth: Au
 
 async def test_access_rule_refuses_pushing_a_county_matter_down(api: Api, world: World) -> None:
     case = await api.create(category_code=None)
-    r = await api.act_raw("dispatcher", case, "dispatch", category_code="C01",
-                          department_id=world.dept[("339901001", "urban")])
+    r = await api.act_raw(
+        "dispatcher",
+        case,
+        "dispatch",
+        category_code="C01",
+        department_id=world.dept[("339901001", "urban")],
+    )
     assert r.status_code == 422
     assert r.json()["field"] == "department_id" and r.json()["rule"] == "access"
     assert (await api.get(case["id"]))["version"] == case["version"]  # nothing written

@@ -42,9 +42,15 @@ async def test_filters_and_scope(api: Api, world: World, clock: FrozenClock) -> 
     assert await _ids(api, "admin", region="339902") == [south["id"]]
     assert await _ids(api, "admin", state="reported") == [queued["id"]]
     assert set(await _ids(api, "admin", state=["reported", "dispatched"])) == {
-        queued["id"], east["id"], west["id"], south["id"]}
+        queued["id"],
+        east["id"],
+        west["id"],
+        south["id"],
+    }
     assert await _ids(api, "admin", whistle_level=2) == [east["id"]]
-    assert await _ids(api, "admin", department_id=world.dept[("339902", "housing")]) == [south["id"]]
+    assert await _ids(api, "admin", department_id=world.dept[("339902", "housing")]) == [
+        south["id"]
+    ]
     assert await _ids(api, "admin", overdue=True) == []
     clock.advance(timedelta(days=30))
     assert set(await _ids(api, "admin", overdue=True)) == {east["id"], west["id"], south["id"]}
@@ -53,8 +59,9 @@ async def test_filters_and_scope(api: Api, world: World, clock: FrozenClock) -> 
     # Out-of-scope objects look absent, not forbidden.
     r = await api.client.get(f"/api/v1/cases/{south['id']}", headers=api.auth("dispatcher"))
     assert r.status_code == 404
-    r = await api.client.get("/api/v1/cases", params={"created_from": "2026-11-23T10:00:00"},
-                             headers=api.auth("admin"))
+    r = await api.client.get(
+        "/api/v1/cases", params={"created_from": "2026-11-23T10:00:00"}, headers=api.auth("admin")
+    )
     assert r.status_code == 422  # naive times are ambiguous
 
 
@@ -78,14 +85,16 @@ async def test_cursor_pagination_visits_every_case_once(api: Api, clock: FrozenC
             if cursor is None:
                 break
         assert seen == expected
-    r = await api.client.get("/api/v1/cases", params={"cursor": "!!garbage"},
-                             headers=api.auth("admin"))
+    r = await api.client.get(
+        "/api/v1/cases", params={"cursor": "!!garbage"}, headers=api.auth("admin")
+    )
     assert r.status_code == 422 and r.json()["field"] == "cursor"
 
 
 async def test_regions_subtree_and_catalogue_search(api: Api) -> None:
-    r = await api.client.get("/api/v1/regions", params={"under": "339901", "tier": "grid"},
-                             headers=api.auth("admin"))
+    r = await api.client.get(
+        "/api/v1/regions", params={"under": "339901", "tier": "grid"}, headers=api.auth("admin")
+    )
     codes = [x["code"] for x in r.json()["items"]]
     assert codes == ["339901001001001", "339901001001002", "339901002001001"]
     r = await api.client.get("/api/v1/catalogue", params={"q": "c0"}, headers=api.auth("admin"))

@@ -60,8 +60,11 @@ def test_every_pair_is_either_allowed_or_refused(state: CaseState, action: Actio
 
 
 def test_routed_actions_wait_for_the_leader_only_when_asked() -> None:
-    for state, action in [(S.CLASSIFIED, A.DISPATCH), (S.DISPATCHED, A.ESCALATE),
-                          (S.ACKNOWLEDGED, A.TRANSFER)]:
+    for state, action in [
+        (S.CLASSIFIED, A.DISPATCH),
+        (S.DISPATCHED, A.ESCALATE),
+        (S.ACKNOWLEDGED, A.TRANSFER),
+    ]:
         assert next_state(state, action, needs_confirmation=True) is S.AWAITING_CONFIRMATION
         assert next_state(state, action, needs_confirmation=False) is S.DISPATCHED
 

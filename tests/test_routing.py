@@ -45,8 +45,11 @@ def entries(draw: st.DrawFn) -> EntryRule:
 def rosters(draw: st.DrawFn) -> Roster:
     depts: list[DeptInfo] = []
     next_id = 1
-    for region, kind in ((1, DepartmentKind.COUNTY), (10, DepartmentKind.TOWNSHIP),
-                         (OTHER_TOWNSHIP, DepartmentKind.TOWNSHIP)):
+    for region, kind in (
+        (1, DepartmentKind.COUNTY),
+        (10, DepartmentKind.TOWNSHIP),
+        (OTHER_TOWNSHIP, DepartmentKind.TOWNSHIP),
+    ):
         pool = CODES + ([GRID_OFFICE] if kind is DepartmentKind.TOWNSHIP else [])
         for code in draw(st.lists(st.sampled_from(pool), unique=True)):
             depts.append(DeptInfo(id=next_id, code=code, kind=kind, region_id=region))
@@ -57,16 +60,23 @@ def rosters(draw: st.DrawFn) -> Roster:
         for slot in PostSlot:
             if draw(st.booleans()):
                 staff_id += 1
-                posts.append(PostInfo(
-                    department_id=dept.id,
-                    township_id=draw(st.sampled_from([10, OTHER_TOWNSHIP])),
-                    slot=slot, staff_id=staff_id,
-                    duty_status=draw(st.sampled_from(list(DutyStatus))),
-                ))
+                posts.append(
+                    PostInfo(
+                        department_id=dept.id,
+                        township_id=draw(st.sampled_from([10, OTHER_TOWNSHIP])),
+                        slot=slot,
+                        staff_id=staff_id,
+                        duty_status=draw(st.sampled_from(list(DutyStatus))),
+                    )
+                )
     liaisons = tuple((d.id, 900 + d.id) for d in depts if draw(st.booleans()))
     workers = tuple(draw(st.lists(st.integers(800, 810), max_size=2, unique=True)))
-    return Roster(departments=tuple(depts), posts=tuple(posts), liaisons=liaisons,
-                  grid_workers_on_duty=workers)
+    return Roster(
+        departments=tuple(depts),
+        posts=tuple(posts),
+        liaisons=liaisons,
+        grid_workers_on_duty=workers,
+    )
 
 
 def _dept(roster: Roster, dept_id: int) -> DeptInfo:
@@ -82,8 +92,8 @@ def test_a_routed_case_lands_on_a_department_whose_list_covers_it(
         # Only when the responsible department does not exist where it must.
         assert not any(
             d.code == entry.primary_department
-            and d.region_id == (PLACE.county_id if entry.tier is HandlingTier.COUNTY
-                                else PLACE.township_id)
+            and d.region_id
+            == (PLACE.county_id if entry.tier is HandlingTier.COUNTY else PLACE.township_id)
             for d in roster.departments
         )
         return
@@ -92,8 +102,10 @@ def test_a_routed_case_lands_on_a_department_whose_list_covers_it(
     assert decision.tier is entry.tier
     expected_region = PLACE.county_id if entry.tier is HandlingTier.COUNTY else PLACE.township_id
     assert dept.region_id == expected_region
-    assert decision.whistle_level == {HandlingTier.GRID: 1, HandlingTier.TOWNSHIP: 2,
-                                      HandlingTier.COUNTY: 3}[entry.tier]
+    assert (
+        decision.whistle_level
+        == {HandlingTier.GRID: 1, HandlingTier.TOWNSHIP: 2, HandlingTier.COUNTY: 3}[entry.tier]
+    )
     assert decision.reasons
 
 
@@ -122,7 +134,8 @@ def test_a_then_b_then_liaison(entry: EntryRule, roster: Roster) -> None:
     on_duty = {
         p.slot: p.staff_id
         for p in reversed(roster.posts)
-        if p.department_id == decision.department_id and p.township_id == PLACE.township_id
+        if p.department_id == decision.department_id
+        and p.township_id == PLACE.township_id
         and p.duty_status is DutyStatus.ON_DUTY
     }
     liaison = next((s for d, s in roster.liaisons if d == decision.department_id), None)

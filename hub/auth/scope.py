@@ -9,6 +9,7 @@ from hub.auth.service import Principal
 from hub.cases.models import Case
 from hub.enums import Role, Tier
 from hub.regions.models import CODE_LENGTH
+from hub.regions.service import GridPlace
 
 _TIER_BY_CODE_LENGTH = {length: tier for tier, length in CODE_LENGTH.items()}
 _UNSCOPED = frozenset({Role.ADMIN})
@@ -38,3 +39,19 @@ def case_scope(user: Principal) -> ColumnElement[bool]:
             mine.append(Case.assigned_staff_id == user.staff_id)
         return and_(clause, or_(*mine))  # type: ignore[arg-type]
     return clause
+
+
+def place_in_scope(user: Principal, place: GridPlace) -> bool:
+    """May `user` work on a case located at `place` (used when creating one)?"""
+    if user.role in _UNSCOPED:
+        return True
+    if user.region_id is None or user.region_code is None:
+        return False
+    ids = {
+        Tier.CITY: place.city_id,
+        Tier.COUNTY: place.county_id,
+        Tier.TOWNSHIP: place.township_id,
+        Tier.COMMUNITY: place.community_id,
+        Tier.GRID: place.grid_id,
+    }
+    return ids[_TIER_BY_CODE_LENGTH[len(user.region_code)]] == user.region_id

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.scope import place_in_scope
 from hub.auth.service import Principal
 from hub.cases import schemas as s
 from hub.cases.machine import (
@@ -30,7 +31,7 @@ from hub.cases.timeline import append_event, snapshot
 from hub.catalogue.service import current_entry
 from hub.deps import Hub
 from hub.enums import TIER_OF_WHISTLE_LEVEL
-from hub.errors import Conflict, NotFound, Unprocessable
+from hub.errors import Conflict, Forbidden, NotFound, Unprocessable
 from hub.regions.service import grid_with_ancestors
 
 
@@ -100,6 +101,8 @@ async def _create(
         if key is not None and (found := await _existing(session, actor, key)) is not None:
             return _same_request(found, data), False
         place = await grid_with_ancestors(session, data.grid_code)
+        if not place_in_scope(actor, place):
+            raise Forbidden(f"grid {data.grid_code} is outside your region", field="grid_code")
         entry = None
         if data.category_code:
             entry = await current_entry(session, data.category_code)
