@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -51,10 +52,8 @@ class BodyLimit:
             if not rejected:
                 await send(message)
 
-        try:
+        with contextlib.suppress(_TooLarge):  # the 413 has already been sent
             await self.app(scope, counted_receive, guarded_send)
-        except _TooLarge:
-            pass
 
     @staticmethod
     async def _reject(send: Send, status: int, message: str) -> None:

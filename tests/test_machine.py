@@ -74,7 +74,7 @@ def test_terminal_states_allow_nothing_but_closed_evaluation_and_reopen() -> Non
     assert allowed_actions(S.CANCELLED) == []
     assert set(allowed_actions(S.CLOSED)) == {A.EVALUATE, A.REOPEN}
     assert OPEN_STATES.isdisjoint(TERMINAL_STATES)
-    assert OPEN_STATES | TERMINAL_STATES == set(CaseState)
+    assert set(CaseState) == OPEN_STATES | TERMINAL_STATES
 
 
 def test_every_state_is_reachable_from_reported() -> None:
