@@ -77,6 +77,36 @@ def _banner(settings: Settings, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from hub.audit.service import VerifyReport, verify_chains
+    from hub.db import Database
+
+    def progress(report: VerifyReport) -> None:
+        print(
+            f"\rchecked {report.cases} cases, {report.events} events, {len(report.breaks)} broken",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def run() -> VerifyReport:
+        db = Database(get_settings().database_url)
+        try:
+            return await verify_chains(db, progress=progress)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(run())
+    print(file=sys.stderr)
+    for broken in report.breaks:
+        print(f"BROKEN case {broken.case_id} at event {broken.seq}: {broken.reason}")
+    if report.ok:
+        print(f"OK: {report.cases} cases, {report.events} events, every chain intact")
+        return 0
+    print(f"FAILED: {len(report.breaks)} of {report.cases} cases have a broken chain")
+    return 1
+
+
 def _redact(url: str) -> str:
     if "@" not in url:
         return url
@@ -109,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--duration", type=float, default=0.0, help="seconds; 0 runs until ^C")
     sim.add_argument("--late", type=float, default=0.15, help="share of cases handled late")
     sim.set_defaults(func=_simulate)
+    audit = sub.add_parser("audit", help="check the tamper-evident timelines")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="re-check every case's hash chain")
+    verify.set_defaults(func=_audit)
     return parser
 
 

@@ -64,7 +64,8 @@ def _ops_router() -> APIRouter:
     async def healthz(hub: HubDep) -> JSONResponse:
         try:
             async with hub.db.read() as session:
-                await session.execute(text("SELECT 1"))
+                conn = await session.connection()
+                await conn.execute(text("SELECT 1"))
         except Exception as exc:
             return JSONResponse({"status": "down", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "database": hub.db.dialect, "version": __version__})

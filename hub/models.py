@@ -1,9 +1,21 @@
 """Imports every table so `SQLModel.metadata` is complete (Alembic and tests use it)."""
 
-from hub.auth.models import User
+from hub.audit.models import AuditEntry
+from hub.auth.models import ApiKey, User
 from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
 
-__all__ = ["Case", "CaseEvent", "CatalogueEntry", "Department", "Post", "Region", "Staff", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Case",
+    "CaseEvent",
+    "CatalogueEntry",
+    "Department",
+    "Post",
+    "Region",
+    "Staff",
+    "User",
+]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from hub.enums import Role
@@ -24,3 +25,22 @@ class User(SQLModel, table=True):
     # Bumped on disable, password or scope change so outstanding tokens stop working.
     token_version: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A machine client's credential (a 12345 hotline system, a neighbouring platform).
+    Only a hash of the secret is stored; `prefix` finds the row without scanning."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, unique=True, index=True)
+    secret_hash: str = Field(max_length=64)
+    region_id: int | None = Field(default=None, foreign_key="regions.id")
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    # Grants: case actions and permissions by name, e.g. ["case.create", "case.read"].
+    grants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

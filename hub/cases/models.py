@@ -63,6 +63,8 @@ class Case(SQLModel, table=True):
     created_by: int = Field(foreign_key="users.id")
     idempotency_key: str | None = Field(default=None, max_length=200)
     idempotency_fingerprint: str | None = Field(default=None, max_length=64)
+    # Hash of the newest event: lets `audit verify` notice a deleted or appended tail.
+    event_head: str | None = Field(default=None, max_length=64)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -81,3 +83,5 @@ class CaseEvent(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

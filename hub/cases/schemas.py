@@ -141,3 +141,5 @@ class EventOut(BaseModel):
     at: LocalTime
     payload: dict[str, Any]
     changes: dict[str, Any]
+    prev_hash: str
+    hash: str

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.audit.chain import GENESIS, canonical, link_hash
 from hub.cases.models import Case, CaseEvent
 
 # Fields that are bookkeeping of the request, not of the case's story.
-_UNTRACKED = frozenset({"id", "idempotency_key", "idempotency_fingerprint"})
+_UNTRACKED = frozenset({"id", "idempotency_key", "idempotency_fingerprint", "event_head"})
 TRACKED_FIELDS: tuple[str, ...] = tuple(f for f in Case.model_fields if f not in _UNTRACKED)
 
 
@@ -61,16 +62,19 @@ def append_event(
     case.version = (before.get("version") or 0) + 1 if before else 1
     case.updated_at = at
     assert case.id is not None
-    event = CaseEvent(
-        case_id=case.id,
-        seq=case.version,
-        type=type,
-        actor_id=actor_id,
-        actor=actor,
-        at=at,
-        payload=payload or {},
-        changes=diff(before, snapshot(case)),
-    )
+    fields: dict[str, Any] = {
+        "case_id": case.id,
+        "seq": case.version,
+        "type": type,
+        "actor_id": actor_id,
+        "actor": actor,
+        "at": at,
+        "payload": payload or {},
+        "changes": diff(before, snapshot(case)),
+        "prev_hash": case.event_head or GENESIS,
+    }
+    event = CaseEvent(**fields, hash=link_hash(canonical(**fields)))
+    case.event_head = event.hash
     session.add(case)
     session.add(event)
     return event
