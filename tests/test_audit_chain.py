@@ -94,7 +94,8 @@ async def _insert(hub: Hub, case_id: int) -> int:
             "hash": link_hash(canonical(**fields)),
         },
     )
-    return row.seq + 1
+    seq: int = row.seq + 1
+    return seq
 
 
 async def _reorder(hub: Hub, case_id: int) -> int:
@@ -151,7 +152,8 @@ async def _run_cli() -> int:
     import asyncio
 
     # The CLI runs its own event loop, as it does from a shell.
-    return await asyncio.to_thread(cli.main, ["audit", "verify"])
+    code: int = await asyncio.to_thread(cli.main, ["audit", "verify"])
+    return code
 
 
 async def test_an_outside_party_can_recheck_the_chain_from_the_api(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -73,7 +74,7 @@ async def test_malformed_json_and_oversized_bodies(
     r = await client.post("/api/v1/cases", content=big, headers=headers)
     assert r.status_code == 413
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b"x" * 4096
 

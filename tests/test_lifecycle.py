@@ -145,14 +145,14 @@ async def test_return_transfer_merge_cancel_reopen(api: Api, world: World, hub: 
     assert r.status_code == 409
 
     grid = await api.create(category_code="G01")
-    for user, action, extra in [
-        ("gridworker", "acknowledge", {}),
-        ("gridworker", "check-in", {}),
-        ("gridworker", "resolve", {}),
-        ("dispatcher", "verify", {}),
-        ("dispatcher", "close", {}),
+    for user, action in [
+        ("gridworker", "acknowledge"),
+        ("gridworker", "check-in"),
+        ("gridworker", "resolve"),
+        ("dispatcher", "verify"),
+        ("dispatcher", "close"),
     ]:
-        grid = await api.act(user, grid, action, **extra)
+        grid = await api.act(user, grid, action)
     grid = await api.act("dispatcher", grid, "reopen", reason="居民反映问题复发")
     assert grid["state"] == "dispatched" and grid["closed_at"] is None
     await assert_rebuilds(hub)

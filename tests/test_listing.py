@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ def api(client: httpx.AsyncClient, auth: Auth) -> Api:
     return Api(client, auth)
 
 
-async def _ids(api: Api, user: str, **params: object) -> list[int]:
+async def _ids(api: Api, user: str, **params: Any) -> list[int]:
     r = await api.client.get("/api/v1/cases", params=params, headers=api.auth(user))
     assert r.status_code == 200, r.text
     return [c["id"] for c in r.json()["items"]]
@@ -75,7 +76,7 @@ async def test_cursor_pagination_visits_every_case_once(api: Api, clock: FrozenC
         seen: list[int] = []
         cursor = None
         while True:
-            params: dict[str, object] = {"limit": 3, "order": order}
+            params: dict[str, Any] = {"limit": 3, "order": order}
             if cursor:
                 params["cursor"] = cursor
             r = await api.client.get("/api/v1/cases", params=params, headers=api.auth("admin"))

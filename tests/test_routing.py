@@ -139,6 +139,7 @@ def test_a_then_b_then_liaison(entry: EntryRule, roster: Roster) -> None:
         and p.duty_status is DutyStatus.ON_DUTY
     }
     liaison = next((s for d, s in roster.liaisons if d == decision.department_id), None)
+    expected: tuple[int | None, str]
     if decision.tier is HandlingTier.GRID and roster.grid_workers_on_duty:
         expected = (roster.grid_workers_on_duty[0], "grid_worker")
     elif PostSlot.A in on_duty:
