@@ -20,7 +20,14 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     secret_key: str = DEFAULT_SECRET
     demo_password: str = "demo"
-    access_token_ttl_s: int = Field(default=3600, ge=30)
+    access_token_ttl_s: int = Field(default=900, ge=30)
+    refresh_token_ttl_s: int = Field(default=7 * 86400, ge=60)
+    # Rate limits (per minute); 0 switches one off.
+    login_per_account_per_min: int = Field(default=10, ge=0)
+    login_per_address_per_min: int = Field(default=60, ge=0)
+    cases_per_client_per_min: int = Field(default=3000, ge=0)
+    # Websocket handshakes must come from these origins (comma-separated) or the hub's own.
+    allowed_origins: str = ""
     max_body_bytes: int = 64 * 1024
     timezone: str = "Asia/Shanghai"
     bus_url: str = "memory://"
@@ -36,6 +43,12 @@ class Settings(BaseSettings):
         if self.mode != "demo" and len(self.secret_key) < 32:
             raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
         return self
+
+    @property
+    def origin_allowlist(self) -> frozenset[str]:
+        return frozenset(
+            o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+        )
 
     @property
     def is_sqlite(self) -> bool:

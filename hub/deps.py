@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hub.auth.ratelimit import RateLimits
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.db import Database
@@ -21,6 +22,10 @@ class Hub:
     clock: Clock = field(default_factory=SystemClock)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     metrics: Metrics = field(default_factory=Metrics)
+    limits: RateLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = RateLimits(self.settings, self.clock)
 
 
 def get_hub(request: Request) -> Hub:

@@ -60,8 +60,10 @@ class TooMany(HubError):
         self.retry_after_s = retry_after_s
 
 
-async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HubError)
+    if isinstance(exc, Forbidden):
+        await _audit_denied(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, TooMany):
         headers = {"Retry-After": str(exc.retry_after_s)}
@@ -70,3 +72,19 @@ async def _handle(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HubError, _handle)
+
+
+async def _audit_denied(request: Request, exc: Forbidden) -> None:
+    from hub.audit.service import record  # the audit store sits above this module
+
+    hub = request.app.state.hub
+    principal = getattr(request.state, "principal", None)
+    await record(
+        hub.db,
+        kind="denied",
+        at=hub.clock.now(),
+        username=getattr(principal, "username", None),
+        user_id=getattr(principal, "user_id", None),
+        address=request.client.host if request.client else None,
+        detail={"method": request.method, "path": request.url.path, "reason": exc.message},
+    )

@@ -10,6 +10,8 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from hub import __version__, errors
+from hub.audit.views import router as audit_router
+from hub.auth.key_views import router as key_router
 from hub.auth.views import router as auth_router
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
@@ -49,7 +51,16 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.hub = the_hub
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
-    for router in (auth_router, regions_router, org_router, catalogue_router, cases_router):
+    routers = (
+        auth_router,
+        key_router,
+        audit_router,
+        regions_router,
+        org_router,
+        catalogue_router,
+        cases_router,
+    )
+    for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(_ops_router())

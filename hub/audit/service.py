@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 
 from hub.audit.chain import Break, Link, canonical, check_case, link_hash
+from hub.audit.models import AuditEntry
 from hub.cases.models import Case, CaseEvent
 from hub.db import Database
 
@@ -85,3 +88,28 @@ async def verify_chains(
         if progress is not None:
             progress(report)
     return report
+
+
+async def record(
+    db: Database,
+    *,
+    kind: str,
+    at: datetime,
+    username: str | None = None,
+    user_id: int | None = None,
+    address: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write an audit entry in its own transaction, so a denied or failed request (whose
+    own transaction rolled back) still leaves its trace."""
+    async with db.transaction() as session:
+        session.add(
+            AuditEntry(
+                at=at,
+                kind=kind,
+                username=username,
+                user_id=user_id,
+                address=address,
+                detail=detail or {},
+            )
+        )

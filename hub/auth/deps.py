@@ -2,27 +2,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from hub.auth.permissions import Permission, may
+from hub.auth.keys import principal_from_api_key
+from hub.auth.permissions import Permission
 from hub.auth.service import Principal, principal_from_token
 from hub.deps import HubDep
 from hub.errors import Forbidden, Unauthorized
 
 # auto_error=False so a missing token is our own 401 body, like every other auth failure.
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 async def current_principal(
-    hub: HubDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request,
+    hub: HubDep,
+    token: Annotated[str | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    if not token:
-        raise Unauthorized("missing bearer token")
+    """Bearer token or `X-API-Key`, never a query parameter (those end up in logs)."""
     async with hub.db.read() as session:
-        return await principal_from_token(
-            session, token, secret=hub.settings.secret_key, now=hub.clock.now()
-        )
+        if api_key:
+            principal = await principal_from_api_key(session, api_key, hub.clock.now())
+        elif token:
+            principal = await principal_from_token(
+                session, token, secret=hub.settings.secret_key, now=hub.clock.now()
+            )
+        else:
+            raise Unauthorized("missing bearer token or API key")
+    request.state.principal = principal  # for the audit of denied requests
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
@@ -30,7 +41,7 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 def require(permission: Permission) -> Any:
     async def _check(user: CurrentUser) -> Principal:
-        if not may(user.role, permission):
+        if not user.can(permission):
             raise Forbidden(f"role {user.role} may not {permission}")
         return user
 

@@ -29,7 +29,8 @@ class User(SQLModel, table=True):
 
 class ApiKey(SQLModel, table=True):
     """A machine client's credential (a 12345 hotline system, a neighbouring platform).
-    Only a hash of the secret is stored; `prefix` finds the row without scanning."""
+    It acts as its own service user, whose region is its scope; `grants` narrows what it
+    may do. Only a hash of the secret is stored; `prefix` finds the row without a scan."""
 
     __tablename__ = "api_keys"
 
@@ -37,9 +38,8 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16, unique=True, index=True)
     secret_hash: str = Field(max_length=64)
-    region_id: int | None = Field(default=None, foreign_key="regions.id")
-    department_id: int | None = Field(default=None, foreign_key="departments.id")
-    # Grants: case actions and permissions by name, e.g. ["case.create", "case.read"].
+    user_id: int = Field(foreign_key="users.id")
+    # Case actions and permissions by name, e.g. ["case.read", "case.create", "acknowledge"].
     grants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")

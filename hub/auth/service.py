@@ -7,7 +7,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.models import User
+from hub.auth.permissions import Permission, may
 from hub.auth.security import read_token, verify_password
+from hub.cases.machine import Action
 from hub.enums import Role
 from hub.errors import Unauthorized
 from hub.regions.models import Region
@@ -25,13 +27,21 @@ class Principal:
     region_code: str | None
     department_id: int | None
     staff_id: int | None
+    # Set for API-key callers: they may do only what both their role and their key allow.
+    grants: frozenset[str] | None = None
 
     @property
     def actor(self) -> str:
         return f"{self.display_name} ({self.username})"
 
+    def can(self, what: Action | Permission) -> bool:
+        return may(self.role, what) and (self.grants is None or what.value in self.grants)
 
-async def load_principal(session: AsyncSession, user_id: int, token_version: int) -> Principal:
+
+async def load_principal(
+    session: AsyncSession, user_id: int, token_version: int | None
+) -> Principal:
+    """`token_version` None skips the session check (API keys carry no token)."""
     row = (
         await session.exec(
             select(User, Region.code)
@@ -44,7 +54,7 @@ async def load_principal(session: AsyncSession, user_id: int, token_version: int
     user, region_code = row
     if user.disabled:
         raise Unauthorized("user is disabled")
-    if user.token_version != token_version:
+    if token_version is not None and user.token_version != token_version:
         raise Unauthorized("token was revoked")
     assert user.id is not None
     return Principal(

@@ -1,19 +1,20 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from hub.audit.service import record
 from hub.auth.deps import CurrentUser, require
 from hub.auth.models import User
 from hub.auth.permissions import Permission
-from hub.auth.security import hash_password, issue_token
-from hub.auth.service import authenticate
-from hub.deps import HubDep
+from hub.auth.security import hash_password, issue_token, read_token
+from hub.auth.service import authenticate, load_principal
+from hub.deps import Hub, HubDep
 from hub.enums import Role
-from hub.errors import Conflict, NotFound, Unprocessable
+from hub.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from hub.schemas import LocalTime, Strict
 
 router = APIRouter(tags=["auth"])
@@ -21,8 +22,13 @@ router = APIRouter(tags=["auth"])
 
 class TokenOut(BaseModel):
     access_token: str
+    refresh_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class RefreshIn(Strict):
+    refresh_token: str = Field(min_length=10, max_length=2000)
 
 
 class UserOut(BaseModel):
@@ -58,20 +64,93 @@ class UserPatch(Strict):
     disabled: bool | None = None
 
 
-@router.post("/auth/token", response_model=TokenOut)
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], hub: HubDep) -> TokenOut:
-    async with hub.db.read() as session:
-        user = await authenticate(session, form.username, form.password)
-    assert user.id is not None
-    token = issue_token(
-        user_id=user.id,
-        token_version=user.token_version,
-        secret=hub.settings.secret_key,
-        now=hub.clock.now(),
-        ttl_s=hub.settings.access_token_ttl_s,
-        kind="access",
+def _tokens(hub: Hub, user_id: int, token_version: int) -> TokenOut:
+    now, secret = hub.clock.now(), hub.settings.secret_key
+    return TokenOut(
+        access_token=issue_token(
+            user_id=user_id,
+            token_version=token_version,
+            secret=secret,
+            now=now,
+            ttl_s=hub.settings.access_token_ttl_s,
+            kind="access",
+        ),
+        refresh_token=issue_token(
+            user_id=user_id,
+            token_version=token_version,
+            secret=secret,
+            now=now,
+            ttl_s=hub.settings.refresh_token_ttl_s,
+            kind="refresh",
+        ),
+        expires_in=hub.settings.access_token_ttl_s,
     )
-    return TokenOut(access_token=token, expires_in=hub.settings.access_token_ttl_s)
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], hub: HubDep, request: Request
+) -> TokenOut:
+    address = _address(request)
+    hub.limits.check_login(form.username, address)
+    try:
+        async with hub.db.read() as session:
+            user = await authenticate(session, form.username, form.password)
+    except Unauthorized as exc:
+        await record(
+            hub.db,
+            kind="login_failed",
+            at=hub.clock.now(),
+            username=form.username,
+            address=address,
+            detail={"reason": exc.message},
+        )
+        raise
+    assert user.id is not None
+    await record(
+        hub.db,
+        kind="login",
+        at=hub.clock.now(),
+        username=user.username,
+        user_id=user.id,
+        address=address,
+    )
+    return _tokens(hub, user.id, user.token_version)
+
+
+@router.post("/auth/refresh", response_model=TokenOut)
+async def refresh(body: RefreshIn, hub: HubDep) -> TokenOut:
+    claims = read_token(
+        body.refresh_token, secret=hub.settings.secret_key, now=hub.clock.now(), kind="refresh"
+    )
+    async with hub.db.read() as session:
+        user = await load_principal(session, int(claims["sub"]), int(claims["ver"]))
+    async with hub.db.read() as session:
+        row = await session.get(User, user.user_id)
+    assert row is not None
+    return _tokens(hub, user.user_id, row.token_version)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(hub: HubDep, user: CurrentUser, request: Request) -> None:
+    """Ends every session of the caller: all their access and refresh tokens stop working."""
+    async with hub.db.transaction() as session:
+        row = await session.get(User, user.user_id)
+        assert row is not None
+        row.token_version += 1
+        session.add(row)
+    await record(
+        hub.db,
+        kind="logout",
+        at=hub.clock.now(),
+        username=user.username,
+        user_id=user.user_id,
+        address=_address(request),
+    )
 
 
 @router.get("/auth/me", response_model=UserOut)
