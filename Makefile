@@ -7,7 +7,7 @@ export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
 export HUB_HOST ?= 127.0.0.1
 export HUB_PORT ?= 8000
 
-.PHONY: all venv system-deps run test lint types unit demo bench-ingest clean
+.PHONY: all venv system-deps run test lint types unit demo bench-ingest fuzz clean
 
 all: test
 
@@ -38,6 +38,9 @@ unit: venv system-deps
 	$(BIN)/pytest -q
 
 test: venv system-deps lint types unit
+
+fuzz: venv
+	$(BIN)/python -m tests.fuzz.run --max-examples 200 --max-time 540
 
 bench-ingest: venv system-deps
 	$(BIN)/python -m tests.bench.ingest

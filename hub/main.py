@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     )
     app.state.hub = the_hub
     errors.install(app)
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
     routers = (
         auth_router,
         key_router,
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
 def _ops_router() -> APIRouter:
     ops = APIRouter(tags=["operations"])
 
-    @ops.get("/healthz")
+    @ops.get("/healthz", responses={503: {"description": "the database is unreachable"}})
     async def healthz(hub: HubDep) -> JSONResponse:
         try:
             async with hub.db.read() as session:
@@ -81,7 +81,11 @@ def _ops_router() -> APIRouter:
             return JSONResponse({"status": "down", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "database": hub.db.dialect, "version": __version__})
 
-    @ops.get("/metrics")
+    @ops.get(
+        "/metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    )
     async def metrics(hub: HubDep) -> Response:
         async with hub.db.read() as session:
             rows = (

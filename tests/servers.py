@@ -84,7 +84,7 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(*, durable: bool = False) -> PostgresServer:
     root = Path(tempfile.mkdtemp(prefix="hub-pg-"))
     data = root / "data"
     if os.geteuid() == 0:
@@ -108,8 +108,9 @@ def start_postgres() -> PostgresServer:
         capture_output=True,
     )
     port = free_port()
-    # fsync off: these servers hold throwaway test data; benchmarks use their own settings.
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    # fsync off: these servers hold throwaway test data; benchmarks ask for `durable`.
+    fsync = "" if durable else " -c fsync=off"
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1{fsync} -c max_connections=200"
     subprocess.run(
         _as_owner(
             [_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]

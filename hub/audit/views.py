@@ -9,7 +9,7 @@ from hub.audit.service import verify_chains
 from hub.auth.deps import require
 from hub.auth.permissions import Permission
 from hub.deps import HubDep
-from hub.schemas import LocalTime
+from hub.schemas import MAX_ID, LocalTime
 
 router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[require(Permission.AUDIT_READ)])
 
@@ -36,7 +36,7 @@ class ChainReport(BaseModel):
 async def audit_log(
     hub: HubDep,
     kind: Annotated[str | None, Query(max_length=40)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEntry]:
     """Newest first; page with `before_id`."""

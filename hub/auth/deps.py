@@ -24,12 +24,12 @@ async def current_principal(
 ) -> Principal:
     """Bearer token or `X-API-Key`, never a query parameter (those end up in logs)."""
     async with hub.db.read() as session:
-        if api_key:
-            principal = await principal_from_api_key(session, api_key, hub.clock.now())
-        elif token:
+        if token:
             principal = await principal_from_token(
                 session, token, secret=hub.settings.secret_key, now=hub.clock.now()
             )
+        elif api_key:
+            principal = await principal_from_api_key(session, api_key, hub.clock.now())
         else:
             raise Unauthorized("missing bearer token or API key")
     request.state.principal = principal  # for the audit of denied requests

@@ -11,7 +11,7 @@ from hub.cases.machine import Action
 from hub.deps import Hub, HubDep
 from hub.enums import Role
 from hub.errors import NotFound, Unprocessable
-from hub.schemas import LocalTime, Strict
+from hub.schemas import MAX_ID, LocalTime, PathId, Strict
 
 router = APIRouter(
     prefix="/api-keys", tags=["auth"], dependencies=[require(Permission.USERS_MANAGE)]
@@ -22,8 +22,8 @@ GRANT_NAMES = frozenset(p.value for p in Permission) | frozenset(a.value for a i
 class KeyCreate(Strict):
     name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
     role: Role
-    region_id: int | None = Field(default=None, ge=1)
-    department_id: int | None = Field(default=None, ge=1)
+    region_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     grants: list[str] = Field(min_length=1, max_length=40)
 
     @field_validator("grants")
@@ -98,7 +98,7 @@ async def list_keys(hub: HubDep) -> list[ApiKey]:
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: int, hub: HubDep) -> None:
+async def revoke_key(key_id: PathId, hub: HubDep) -> None:
     async with hub.db.transaction() as session:
         key = await session.get(ApiKey, key_id)
         if key is None:

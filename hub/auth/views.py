@@ -15,7 +15,7 @@ from hub.auth.service import authenticate, load_principal
 from hub.deps import Hub, HubDep
 from hub.enums import Role
 from hub.errors import Conflict, NotFound, Unauthorized, Unprocessable
-from hub.schemas import LocalTime, Strict
+from hub.schemas import MAX_ID, LocalTime, PathId, Strict
 
 router = APIRouter(tags=["auth"])
 
@@ -50,17 +50,17 @@ class UserCreate(Strict):
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=4, max_length=200)
     role: Role
-    region_id: int | None = Field(default=None, ge=1)
-    department_id: int | None = Field(default=None, ge=1)
-    staff_id: int | None = Field(default=None, ge=1)
+    region_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    staff_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class UserPatch(Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     password: str | None = Field(default=None, min_length=4, max_length=200)
     role: Role | None = None
-    region_id: int | None = Field(default=None, ge=1)
-    department_id: int | None = Field(default=None, ge=1)
+    region_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     disabled: bool | None = None
 
 
@@ -89,6 +89,9 @@ def _tokens(hub: Hub, user_id: int, token_version: int) -> TokenOut:
 
 def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+_SESSION_ENDING = frozenset({"disabled", "role", "region_id", "department_id"})
 
 
 @router.post("/auth/token", response_model=TokenOut)
@@ -165,7 +168,7 @@ async def me(hub: HubDep, user: CurrentUser) -> User:
 async def list_users(
     hub: HubDep,
     role: Role | None = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[User]:
     stmt = select(User).where(col(User.id) > after_id).order_by(col(User.id)).limit(limit)
@@ -200,10 +203,12 @@ async def create_user(body: UserCreate, hub: HubDep) -> User:
 @router.patch(
     "/users/{user_id}", response_model=UserOut, dependencies=[require(Permission.USERS_MANAGE)]
 )
-async def update_user(user_id: int, body: UserPatch, hub: HubDep) -> User:
+async def update_user(user_id: PathId, body: UserPatch, hub: HubDep, me: CurrentUser) -> User:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         raise Unprocessable("body", "nothing to change")
+    if user_id == me.user_id and (changes.get("disabled") or "role" in changes):
+        raise Conflict("an admin may not disable or demote their own account")
     try:
         async with hub.db.transaction() as session:
             user = await session.get(User, user_id)
@@ -211,10 +216,11 @@ async def update_user(user_id: int, body: UserPatch, hub: HubDep) -> User:
                 raise NotFound(f"no user {user_id}")
             if (password := changes.pop("password", None)) is not None:
                 user.password_hash = hash_password(password)
+            # Disabling, a new password or a new role or scope ends the sessions already out.
+            if password is not None or set(changes) & _SESSION_ENDING:
+                user.token_version += 1
             for name, value in changes.items():
                 setattr(user, name, value)
-            # Disabling, a new password or a new scope must end the sessions already out.
-            user.token_version += 1
             session.add(user)
     except IntegrityError as exc:
         raise Unprocessable("body", "a referenced region or department does not exist") from exc

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.cases.machine import Action, CaseState
 from hub.enums import HandlingTier, Priority, Source
-from hub.schemas import LocalTime, Strict
+from hub.schemas import MAX_ID, LocalTime, Strict
 
 
 class CaseCreate(Strict):
@@ -22,7 +22,7 @@ class CaseCreate(Strict):
 
 
 class Versioned(Strict):
-    version: int = Field(ge=1, description="the case version the caller last saw")
+    version: int = Field(ge=1, le=MAX_ID, description="the case version the caller last saw")
 
 
 class Note(Versioned):
@@ -38,14 +38,14 @@ class Classify(Versioned):
 
 
 class Dispatch(Versioned):
-    department_id: int | None = Field(default=None, ge=1)
-    staff_id: int | None = Field(default=None, ge=1)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    staff_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     category_code: str | None = Field(default=None, max_length=32)
 
 
 class Transfer(Versioned):
-    department_id: int = Field(ge=1)
-    staff_id: int | None = Field(default=None, ge=1)
+    department_id: int = Field(ge=1, le=MAX_ID)
+    staff_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -56,7 +56,7 @@ class CheckIn(Versioned):
 
 
 class Merge(Versioned):
-    into_case_id: int = Field(ge=1)
+    into_case_id: int = Field(ge=1, le=MAX_ID)
 
 
 class Evaluate(Versioned):

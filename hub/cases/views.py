@@ -19,10 +19,10 @@ from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Vers
 from hub.clock import SHANGHAI
 from hub.deps import HubDep
 from hub.errors import Forbidden
-from hub.schemas import LocalTime, Page
+from hub.schemas import MAX_ID, LocalTime, Page
 
 router = APIRouter(prefix="/cases", tags=["cases"])
-CaseId = Annotated[int, Path(ge=1, le=2**62)]
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def case_out(case: Case, user: Principal, now: datetime) -> CaseOut:
@@ -48,6 +48,7 @@ async def create_case(
         str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> CaseOut:
+    hub.limits.check_create(f"user:{user.user_id}")
     case, created = await actions.create_case(hub, user, body, idempotency_key=idempotency_key)
     if not created:
         response.status_code = 200
@@ -62,8 +63,8 @@ async def list_cases(
         str | None, Query(pattern=r"^\d{4,15}$", description="region code; its subtree")
     ] = None,
     state: Annotated[list[CaseState] | None, Query()] = None,
-    department_id: Annotated[int | None, Query(ge=1)] = None,
-    assigned_staff_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    assigned_staff_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     whistle_level: Annotated[int | None, Query(ge=1, le=3)] = None,
     overdue: bool | None = None,
     created_from: LocalTime | None = None,

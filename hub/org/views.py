@@ -11,7 +11,7 @@ from hub.deps import HubDep
 from hub.enums import DepartmentKind, DutyStatus, PostMode, PostSlot, Role, StaffRole
 from hub.errors import Forbidden, NotFound, Unprocessable
 from hub.org.models import Department, Post, Staff
-from hub.schemas import Strict
+from hub.schemas import MAX_ID, PathId, Strict
 
 router = APIRouter(tags=["organisation"])
 
@@ -52,18 +52,18 @@ class DutyPatch(Strict):
 
 
 class PostPut(Strict):
-    department_id: int = Field(ge=1)
-    township_id: int = Field(ge=1)
+    department_id: int = Field(ge=1, le=MAX_ID)
+    township_id: int = Field(ge=1, le=MAX_ID)
     slot: PostSlot
     mode: PostMode
-    staff_id: int = Field(ge=1)
+    staff_id: int = Field(ge=1, le=MAX_ID)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
 async def list_departments(
     hub: HubDep,
     _user: CurrentUser,
-    region_id: Annotated[int | None, Query(ge=1)] = None,
+    region_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     code: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[Department]:
     stmt = select(Department).order_by(col(Department.id))
@@ -79,10 +79,10 @@ async def list_departments(
 async def list_staff(
     hub: HubDep,
     _user: CurrentUser,
-    department_id: Annotated[int | None, Query(ge=1)] = None,
-    region_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    region_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     duty_status: DutyStatus | None = None,
-    after_id: Annotated[int, Query(ge=0)] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[Staff]:
     stmt = select(Staff).where(col(Staff.id) > after_id).order_by(col(Staff.id)).limit(limit)
@@ -97,7 +97,7 @@ async def list_staff(
 
 
 @router.patch("/staff/{staff_id}/duty", response_model=StaffOut)
-async def set_duty(staff_id: int, body: DutyPatch, hub: HubDep, user: CurrentUser) -> Staff:
+async def set_duty(staff_id: PathId, body: DutyPatch, hub: HubDep, user: CurrentUser) -> Staff:
     """Staff set their own duty status; dispatchers and admins set anyone's."""
     if user.staff_id != staff_id and user.role not in {Role.ADMIN, Role.DISPATCHER, Role.COMMANDER}:
         raise Forbidden("only the staff member or a dispatcher may change duty status")
@@ -114,8 +114,8 @@ async def set_duty(staff_id: int, body: DutyPatch, hub: HubDep, user: CurrentUse
 async def list_posts(
     hub: HubDep,
     _user: CurrentUser,
-    township_id: Annotated[int | None, Query(ge=1)] = None,
-    department_id: Annotated[int | None, Query(ge=1)] = None,
+    township_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[Post]:
     stmt = select(Post).order_by(col(Post.id))
     if township_id is not None:

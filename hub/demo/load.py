@@ -1,0 +1,108 @@
+"""`hub demo`: the demo city, its accounts and three days of sample cases."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from time import perf_counter
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from hub.auth.security import hash_password
+from hub.cases.machine import CaseState
+from hub.cases.models import Case, CaseEvent
+from hub.cases.service import overdue_clause
+from hub.clock import FrozenClock, SystemClock
+from hub.config import Settings
+from hub.demo.actors import load_cast
+from hub.demo.city import SEED, City, build_city
+from hub.demo.insert import has_data, insert_city
+from hub.demo.runner import RunReport, run_plans
+from hub.demo.scenarios import plan_cases
+from hub.deps import Hub
+from hub.main import build_hub
+from hub.migrate import upgrade_async
+
+PROGRESS_EVERY = 50
+
+
+async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> int:
+    """0 when loaded (or, with `only_if_empty`, already there); 1 when refused."""
+    started = perf_counter()
+    await upgrade_async(settings.database_url)
+    now = SystemClock().now()
+    clock = FrozenClock(now)
+    hub = build_hub(settings, clock=clock)
+    try:
+        city = build_city()
+        # Hash once: argon2 is slow by design and every demo account shares the password.
+        password_hash = hash_password(settings.demo_password)
+        counts: dict[str, int] = {}
+        async with hub.db.transaction() as session:
+            # Checked inside the write transaction so two loaders cannot both insert.
+            present = await has_data(session)
+            if not present:
+                counts = await insert_city(session, city, password_hash=password_hash, now=now)
+        if present:
+            if only_if_empty:
+                print("demo data already present")
+                return 0
+            print(
+                "refusing to load the demo: the database already has regions or users.\n"
+                "Use `hub demo --if-empty` to skip quietly, or point HUB_DATABASE_URL at an "
+                "empty database."
+            )
+            return 1
+        print("city: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+        report = await _sample_cases(hub, clock, city, cases)
+        clock.set(now)
+        await _print_summary(hub, city, settings, report, started)
+    finally:
+        await hub.db.dispose()
+    return 0
+
+
+async def _sample_cases(hub: Hub, clock: FrozenClock, city: City, cases: int) -> RunReport:
+    async with hub.db.read() as session:
+        cast = await load_cast(session)
+    assert cast is not None, "the demo accounts were inserted just above"
+    rng = random.Random(SEED)
+    plans = plan_cases(city, cases, clock.now(), rng)
+
+    def progress(created: int) -> None:
+        if created % PROGRESS_EVERY == 0 or created == cases:
+            print(f"cases {created}/{cases}", flush=True)
+
+    return await run_plans(hub, clock, cast, plans, rng, progress)
+
+
+async def _print_summary(
+    hub: Hub, city: City, settings: Settings, report: RunReport, started: float
+) -> None:
+    async with hub.db.read() as session:
+        by_state = Counter(
+            dict((await session.exec(select(Case.state, func.count()).group_by(Case.state))).all())
+        )
+        events = (await session.exec(select(func.count()).select_from(CaseEvent))).one()
+        overdue = (
+            await session.exec(select(func.count()).where(overdue_clause(hub.clock.now())))
+        ).one()
+        rework = (await session.exec(select(func.count()).where(col(Case.rework_count) > 0))).one()
+    names = {r.code: r.name_zh for r in city.regions}
+    print("\nDemo accounts:")
+    # Scope goes last: Chinese names are double width and would break the columns.
+    print(f"  {'username':<12} {'role':<16} {'password':<10} scope")
+    for a in city.accounts:
+        scope = f"{names[a.region_code]} ({a.region_code})" if a.region_code else "(all)"
+        print(f"  {a.username:<12} {a.role.value:<16} {settings.demo_password:<10} {scope}")
+    print(
+        f"\ncases: {sum(by_state.values())} ({report.actions} actions, {events} events); "
+        f"overdue {overdue}, reworked {rework}"
+    )
+    print("  " + ", ".join(f"{s.value} {by_state.get(s, 0)}" for s in CaseState))
+    for failure in report.failures[:10]:
+        print(f"  ! {failure}")
+    if len(report.failures) > 10:
+        print(f"  ! ... and {len(report.failures) - 10} more refused steps")
+    print(f"done in {perf_counter() - started:.1f} s")

@@ -1,0 +1,149 @@
+"""Turning case plans into real cases through the actions API, in global time order: the
+hub's frozen clock is set to each step's moment, so timelines, deadlines and overdue flags
+come out exactly as if the three days had been lived."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.cases import schemas as s
+from hub.cases.actions import create_case, perform
+from hub.cases.machine import OPEN_STATES, Action, CaseState
+from hub.cases.models import Case
+from hub.clock import FrozenClock
+from hub.demo.actors import Cast
+from hub.demo.bodies import body_for
+from hub.demo.scenarios import CasePlan
+from hub.deps import Hub
+from hub.enums import Source
+from hub.errors import HubError
+
+_CREATE = -1  # the step number of a case's creation in the schedule
+
+
+@dataclass
+class RunReport:
+    created: int = 0
+    actions: int = 0
+    failures: list[str] = field(default_factory=list)
+    states: Counter[CaseState] = field(default_factory=Counter)
+
+
+@dataclass
+class _Run:
+    hub: Hub
+    clock: FrozenClock
+    cast: Cast
+    rng: random.Random
+    cases: dict[int, Case] = field(default_factory=dict)  # plan index -> latest case row
+    duplicate_of: dict[int, int] = field(default_factory=dict)  # plan index -> case id
+    _plan_of: dict[int, CasePlan] = field(default_factory=dict)  # case id -> plan
+    report: RunReport = field(default_factory=RunReport)
+
+    async def create(self, plan: CasePlan) -> None:
+        grid, title, description = plan.grid.code, plan.title, plan.description
+        target = self._latest_open() if plan.duplicate else None
+        if target is not None:
+            # A second call about a case already open: same place, same words.
+            self.duplicate_of[plan.index] = _id(target)
+            grid, title = self._plan_of[_id(target)].grid.code, target.title
+            description = f"同一问题再次反映：{target.description}"
+        categorised = plan.entry is not None and plan.categorised_at_creation
+        data = s.CaseCreate(
+            title=title,
+            description=description,
+            category_code=plan.entry.code if categorised and plan.entry else None,
+            grid_code=grid,
+            lat=plan.lat,
+            lon=plan.lon,
+            source=plan.source,
+            reporter="" if plan.source is Source.GRID_PATROL else "市民",
+            priority=plan.priority,
+        )
+        case, _ = await create_case(self.hub, self.cast.reporter(grid, plan.source), data)
+        self.cases[plan.index] = case
+        self._plan_of[_id(case)] = plan
+        self.report.created += 1
+
+    async def act(self, plan: CasePlan, action: Action) -> None:
+        case = self.cases[plan.index]
+        into: int | None = None
+        if action is Action.MERGE:
+            into = self._merge_target(plan, case)
+            if into is None:  # nothing open to merge into: the desk cancels it instead
+                action = Action.CANCEL
+        body = body_for(
+            action,
+            case,
+            self.rng,
+            category_code=plan.entry.code if plan.entry else None,
+            into_case_id=into,
+        )
+        actor = self.cast.for_action(action, case)
+        self.cases[plan.index] = await perform(self.hub, actor, _id(case), action, body)
+        self.report.actions += 1
+        if into is not None:
+            await self._refresh(into)  # merging wrote an event on the target too
+
+    def _latest_open(self) -> Case | None:
+        open_cases = [c for c in self.cases.values() if c.state in OPEN_STATES]
+        return max(open_cases, key=lambda c: c.created_at, default=None)
+
+    def _merge_target(self, plan: CasePlan, case: Case) -> int | None:
+        wanted = self.duplicate_of.get(plan.index)
+        candidates = [c for c in self.cases.values() if c.state in OPEN_STATES and c.id != case.id]
+        for c in candidates:
+            if c.id == wanted:
+                return wanted
+        same_place = [c for c in candidates if c.township_id == case.township_id]
+        pick = max(same_place or candidates, key=lambda c: c.created_at, default=None)
+        return pick.id if pick else None
+
+    async def _refresh(self, case_id: int) -> None:
+        async with self.hub.db.read() as session:
+            fresh = await session.get(Case, case_id)
+        if fresh is not None:
+            self.cases[self._plan_of[case_id].index] = fresh
+
+
+async def run_plans(
+    hub: Hub,
+    clock: FrozenClock,
+    cast: Cast,
+    plans: list[CasePlan],
+    rng: random.Random,
+    on_created: Callable[[int], None] = lambda _n: None,
+) -> RunReport:
+    run = _Run(hub, clock, cast, rng)
+    by_index = {p.index: p for p in plans}
+    queue: list[tuple[datetime, int, int]] = [(p.created_at, p.index, _CREATE) for p in plans]
+    heapq.heapify(queue)
+    while queue:
+        at, index, step = heapq.heappop(queue)
+        plan = by_index[index]
+        clock.set(at)
+        try:
+            if step == _CREATE:
+                await run.create(plan)
+                on_created(run.report.created)
+            else:
+                await run.act(plan, plan.steps[step][1])
+        except HubError as exc:
+            # Keep loading: one refused step costs one case its remaining story, no more.
+            what = "create" if step == _CREATE else plan.steps[step][1].value
+            run.report.failures.append(f"plan {index} ({plan.target}) {what}: {exc.message}")
+            continue
+        if step + 1 < len(plan.steps):
+            heapq.heappush(queue, (plan.steps[step + 1][0], index, step + 1))
+    run.report.states.update(c.state for c in run.cases.values())
+    return run.report
+
+
+def _id(case: Case) -> int:
+    assert case.id is not None
+    return case.id
