@@ -40,7 +40,7 @@ def _wait(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
                     return
         except OSError:
