@@ -225,7 +225,15 @@ async def _escalate(ctx: Ctx, body: s.Versioned) -> None:
 async def _confirm(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Note)
     next_state(ctx.case.state, Action.CONFIRM_WHISTLE)
-    await route_case(ctx, Action.CONFIRM_WHISTLE, confirmed=True, note=body.note)
+    # Confirm the whistle as it was raised: same tier and department, now with its clock.
+    await route_case(
+        ctx,
+        Action.CONFIRM_WHISTLE,
+        tier=ctx.case.tier,
+        department_id=ctx.case.department_id,
+        confirmed=True,
+        note=body.note,
+    )
 
 
 async def _acknowledge(ctx: Ctx, body: s.Versioned) -> None:

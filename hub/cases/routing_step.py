@@ -90,7 +90,12 @@ async def route_case(
         case.resolve_due_at = due.resolve_due_at
     else:
         case.ack_due_at = case.checkin_due_at = case.resolve_due_at = None
-    payload = {"decision": asdict(decision), "note": note, "assigned_staff_id": assigned}
+    payload = {
+        "action": action.value,
+        "decision": asdict(decision),
+        "note": note,
+        "assigned_staff_id": assigned,
+    }
     event = EVENT_OF_ACTION[action]
     if case.state is CaseState.AWAITING_CONFIRMATION:
         event = "whistle_awaiting_confirmation"

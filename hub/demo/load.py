@@ -7,6 +7,7 @@ from collections import Counter
 from time import perf_counter
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from hub.auth.security import hash_password
@@ -39,11 +40,14 @@ async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> i
         # Hash once: argon2 is slow by design and every demo account shares the password.
         password_hash = hash_password(settings.demo_password)
         counts: dict[str, int] = {}
-        async with hub.db.transaction() as session:
-            # Checked inside the write transaction so two loaders cannot both insert.
-            present = await has_data(session)
-            if not present:
-                counts = await insert_city(session, city, password_hash=password_hash, now=now)
+        try:
+            async with hub.db.transaction() as session:
+                # Checked inside the write transaction: on SQLite it holds the write lock.
+                present = await has_data(session)
+                if not present:
+                    counts = await insert_city(session, city, password_hash=password_hash, now=now)
+        except IntegrityError:
+            present = True  # PostgreSQL: a concurrent loader committed the same codes first
         if present:
             if only_if_empty:
                 print("demo data already present")

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.cases import schemas as s
 from hub.cases.actions import create_case, perform
-from hub.cases.machine import OPEN_STATES, Action, CaseState
+from hub.cases.machine import OPEN_STATES, Action
 from hub.cases.models import Case
 from hub.clock import FrozenClock
 from hub.demo.actors import Cast
@@ -31,7 +30,6 @@ class RunReport:
     created: int = 0
     actions: int = 0
     failures: list[str] = field(default_factory=list)
-    states: Counter[CaseState] = field(default_factory=Counter)
 
 
 @dataclass
@@ -47,11 +45,14 @@ class _Run:
 
     async def create(self, plan: CasePlan) -> None:
         grid, title, description = plan.grid.code, plan.title, plan.description
+        lat: float | None = plan.lat
+        lon: float | None = plan.lon
         target = self._latest_open() if plan.duplicate else None
         if target is not None:
             # A second call about a case already open: same place, same words.
             self.duplicate_of[plan.index] = _id(target)
             grid, title = self._plan_of[_id(target)].grid.code, target.title
+            lat, lon = target.lat, target.lon
             description = f"同一问题再次反映：{target.description}"
         categorised = plan.entry is not None and plan.categorised_at_creation
         data = s.CaseCreate(
@@ -59,8 +60,8 @@ class _Run:
             description=description,
             category_code=plan.entry.code if categorised and plan.entry else None,
             grid_code=grid,
-            lat=plan.lat,
-            lon=plan.lon,
+            lat=lat,
+            lon=lon,
             source=plan.source,
             reporter="" if plan.source is Source.GRID_PATROL else "市民",
             priority=plan.priority,
@@ -140,7 +141,6 @@ async def run_plans(
             continue
         if step + 1 < len(plan.steps):
             heapq.heappush(queue, (plan.steps[step + 1][0], index, step + 1))
-    run.report.states.update(c.state for c in run.cases.values())
     return run.report
 
 
