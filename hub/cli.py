@@ -27,7 +27,10 @@ def _serve(args: argparse.Namespace) -> int:
         port=port,
         log_level=settings.log_level,
         workers=1,
-        ws="websockets",
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
     )
     return 0
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -11,6 +11,9 @@ from hub.config import Settings
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.sla.calendar import WorkCalendar
+
+if TYPE_CHECKING:
+    from hub.realtime.service import Realtime
 
 
 @dataclass
@@ -23,9 +26,15 @@ class Hub:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     metrics: Metrics = field(default_factory=Metrics)
     limits: RateLimits = field(init=False)
+    realtime: Realtime | None = None  # started by the app's lifespan (or a worker)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings, self.clock)
+
+    def committed(self) -> None:
+        """Events were just committed: let the relay number and publish them now."""
+        if self.realtime is not None:
+            self.realtime.poke()
 
 
 def get_hub(request: Request) -> Hub:

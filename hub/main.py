@@ -23,6 +23,8 @@ from hub.db import Database
 from hub.deps import Hub, HubDep
 from hub.middleware import BodyLimit
 from hub.org.views import router as org_router
+from hub.realtime.service import Realtime
+from hub.realtime.views import router as realtime_router
 from hub.regions.views import router as regions_router
 
 
@@ -37,9 +39,16 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.hub = the_hub
+        started = the_hub.realtime is None
+        if started:
+            the_hub.realtime = Realtime(the_hub.db, the_hub.metrics, settings.bus_url)
+            await the_hub.realtime.start()
         try:
             yield
         finally:
+            if started and the_hub.realtime is not None:
+                await the_hub.realtime.stop()
+                the_hub.realtime = None
             if hub is None:  # a hub passed in belongs to the caller
                 await the_hub.db.dispose()
 
@@ -63,6 +72,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     for router in routers:
         api.include_router(router)
     app.include_router(api)
+    app.include_router(realtime_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
@@ -79,7 +89,16 @@ def _ops_router() -> APIRouter:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:
             return JSONResponse({"status": "down", "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": hub.db.dialect, "version": __version__})
+        bus_ok = hub.realtime is None or hub.realtime.bus.healthy
+        return JSONResponse(
+            {
+                # Degraded still answers 200: cases are taken and wait in the outbox for the bus.
+                "status": "ok" if bus_ok else "degraded",
+                "database": hub.db.dialect,
+                "bus": "ok" if bus_ok else "unavailable",
+                "version": __version__,
+            }
+        )
 
     @ops.get(
         "/metrics",

@@ -30,6 +30,34 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.commit_to_publish = Histogram(
+            "hub_commit_to_publish_seconds",
+            "From an event's commit to its publication",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+            registry=self.registry,
+        )
+        self.sockets = Gauge(
+            "hub_ws_sockets",
+            "Open websocket connections, by role",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.frames_sent = Counter(
+            "hub_ws_frames_sent_total",
+            "Frames queued to websocket clients, by type",
+            ["type"],
+            registry=self.registry,
+        )
+        self.slow_consumer_closes = Counter(
+            "hub_ws_slow_consumer_closes_total",
+            "Sockets closed because they could not keep up",
+            registry=self.registry,
+        )
+        self.bus_lag = Gauge(
+            "hub_bus_lag_positions",
+            "Stream positions numbered but not yet delivered here",
+            registry=self.registry,
+        )
         self.calendar_unknown_year = Gauge(
             "hub_calendar_unknown_year",
             "1 for each year counted weekends-only because no holiday schedule is known",

@@ -5,6 +5,7 @@ from hub.auth.models import ApiKey, User
 from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
 from hub.org.models import Department, Post, Staff
+from hub.realtime.models import StreamState
 from hub.regions.models import Region
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "Post",
     "Region",
     "Staff",
+    "StreamState",
     "User",
 ]

@@ -179,18 +179,20 @@ async def test_case_matrix_finds_no_leak(
     assert mismatches == [], mismatches
 
 
+_REASONED = {Action.RETURN, Action.ESCALATE, Action.REOPEN, Action.CANCEL, Action.REJECT}
+_BODIES: dict[Action, dict[str, Any]] = {
+    Action.CLASSIFY: {"category_code": "T01"},
+    Action.TRANSFER: {"department_id": 1, "reason": "x"},
+    Action.MERGE: {"into_case_id": 1},
+    Action.EVALUATE: {"township_score": 3},
+}
+
+
 def _minimal(action: Action) -> dict[str, Any]:
-    return {
-        Action.CLASSIFY: {"category_code": "T01"},
-        Action.TRANSFER: {"department_id": 1, "reason": "x"},
-        Action.MERGE: {"into_case_id": 1},
-        Action.EVALUATE: {"township_score": 3},
-    }.get(
-        action,
-        {"reason": "x"}
-        if action in {Action.RETURN, Action.ESCALATE, Action.REOPEN, Action.CANCEL, Action.REJECT}
-        else {},
-    )
+    """The smallest valid body of each action, so the answer is about access, not input."""
+    if action in _BODIES:
+        return _BODIES[action]
+    return {"reason": "x"} if action in _REASONED else {}
 
 
 async def test_non_case_endpoints_follow_the_permission_table(

@@ -22,7 +22,13 @@ async def test_first_message_authentication(hub: Hub, auth: Auth) -> None:
     token = auth("wall")["Authorization"].split()[1]
     principal = await authenticate_message(hub, {"type": "auth", "token": token})
     assert principal.username == "wall"
-    for bad in ({"type": "auth", "token": "forged"}, {"type": "subscribe"}, "auth", None,
-                {"type": "auth"}, {"type": "auth", "token": 5}):
+    for bad in (
+        {"type": "auth", "token": "forged"},
+        {"type": "subscribe"},
+        "auth",
+        None,
+        {"type": "auth"},
+        {"type": "auth", "token": 5},
+    ):
         with pytest.raises(Unauthorized):
             await authenticate_message(hub, bad)

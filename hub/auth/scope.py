@@ -3,6 +3,9 @@ subscription goes through `case_scope`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from hub.auth.service import Principal
@@ -55,3 +58,36 @@ def place_in_scope(user: Principal, place: GridPlace) -> bool:
         Tier.GRID: place.grid_id,
     }
     return ids[_TIER_BY_CODE_LENGTH[len(user.region_code)]] == user.region_id
+
+
+_ID_FIELD = {
+    Tier.CITY: "city_id",
+    Tier.COUNTY: "county_id",
+    Tier.TOWNSHIP: "township_id",
+    Tier.COMMUNITY: "community_id",
+    Tier.GRID: "grid_id",
+}
+
+
+def case_visible(user: Principal, case: Mapping[str, Any]) -> bool:
+    """`case_scope` for one case already in memory (a live frame): the same rule, kept next
+    to the SQL so the two cannot drift (tests compare them case by case)."""
+    if user.role in _UNSCOPED:
+        return True
+    if user.region_id is None or user.region_code is None:
+        return False
+    tier = _TIER_BY_CODE_LENGTH[len(user.region_code)]
+    if case.get(_ID_FIELD[tier]) != user.region_id:
+        return False
+    if user.role in _DEPARTMENT_ROLES:
+        return case.get("department_id") == user.department_id or (
+            user.staff_id is not None and case.get("assigned_staff_id") == user.staff_id
+        )
+    return True
+
+
+def region_in_scope(user: Principal, region_code: str) -> bool:
+    """May `user` watch the region `region_code` (their own region or one under it)?"""
+    if user.role in _UNSCOPED:
+        return True
+    return user.region_code is not None and region_code.startswith(user.region_code)

@@ -29,6 +29,8 @@ class Principal:
     staff_id: int | None
     # Set for API-key callers: they may do only what both their role and their key allow.
     grants: frozenset[str] | None = None
+    # The session generation the credential was issued for (None for API keys).
+    token_version: int | None = None
 
     @property
     def actor(self) -> str:
@@ -66,6 +68,7 @@ async def load_principal(
         region_code=region_code,
         department_id=user.department_id,
         staff_id=user.staff_id,
+        token_version=token_version,
     )
 
 

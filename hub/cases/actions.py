@@ -137,6 +137,7 @@ async def _create(
         ctx.record("created", {"source": data.source.value})
         if entry is not None:
             await route_case(ctx, Action.DISPATCH, automatic=True)
+    hub.committed()
     hub.metrics.cases_created.labels(tier=str(case.tier or "unrouted")).inc()
     hub.metrics.action_seconds.labels(action="create").observe(perf_counter() - started)
     return case, True
@@ -165,6 +166,7 @@ async def perform(
                 version=case.version,
                 allowed_actions=[a.value for a in exc.allowed],
             ) from exc
+    hub.committed()
     if case.state is CaseState.CLOSED and action is Action.CLOSE:
         hub.metrics.cases_closed.labels(tier=str(case.tier or "unrouted")).inc()
     hub.metrics.action_seconds.labels(action=action.value).observe(perf_counter() - started)

@@ -21,10 +21,15 @@ from tests import world as w
 from tests.servers import free_port
 
 SECRET = "fuzz-secret-0123456789-0123456789-abcdef"
-CHECKS = ",".join([
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_schema_conformance", "negative_data_rejection",
-])
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+    ]
+)
 
 
 async def _seed(url: str) -> int:
@@ -52,29 +57,67 @@ def fuzz(*, max_examples: int, max_time_s: int, workdir: Path) -> int:
     url = f"sqlite+aiosqlite:///{workdir}/fuzz.db"
     upgrade(url)
     admin_id = asyncio.run(_seed(url))
-    token = issue_token(user_id=admin_id, token_version=0, secret=SECRET,
-                        now=datetime.now(UTC), ttl_s=4 * 3600, kind="access")
+    token = issue_token(
+        user_id=admin_id,
+        token_version=0,
+        secret=SECRET,
+        now=datetime.now(UTC),
+        ttl_s=4 * 3600,
+        kind="access",
+    )
     port = free_port()
-    env = {**os.environ, "HUB_DATABASE_URL": url, "HUB_SECRET_KEY": SECRET,
-           "HUB_MODE": "production", "HUB_LOGIN_PER_ADDRESS_PER_MIN": "0",
-           "HUB_LOGIN_PER_ACCOUNT_PER_MIN": "0", "HUB_CASES_PER_CLIENT_PER_MIN": "0"}
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": url,
+        "HUB_SECRET_KEY": SECRET,
+        "HUB_MODE": "production",
+        "HUB_LOGIN_PER_ADDRESS_PER_MIN": "0",
+        "HUB_LOGIN_PER_ACCOUNT_PER_MIN": "0",
+        "HUB_CASES_PER_CLIENT_PER_MIN": "0",
+    }
     bin_dir = Path(sys.executable).parent
     server = subprocess.Popen(
-        [str(bin_dir / "uvicorn"), "hub.main:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            str(bin_dir / "uvicorn"),
+            "hub.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env=env,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/healthz")
-        cmd = [str(bin_dir / "st"), "run", f"{base}/openapi.json",
-               "-H", f"Authorization: Bearer {token}", "--checks", CHECKS,
-               "--max-examples", str(max_examples), "--max-time", str(max_time_s),
-               "--seed", "20261123", "--workers", "1", "--no-color",
-               # These end the sessions of the token every later request depends on:
-               # logout, and a password change of the fuzzer's own account.
-               "--exclude-path", "/api/v1/auth/logout",
-               "--exclude-path", "/api/v1/users/{user_id}"]
+        cmd = [
+            str(bin_dir / "st"),
+            "run",
+            f"{base}/openapi.json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(max_examples),
+            "--max-time",
+            str(max_time_s),
+            "--seed",
+            "20261123",
+            "--workers",
+            "1",
+            "--no-color",
+            # These end the sessions of the token every later request depends on:
+            # logout, and a password change of the fuzzer's own account.
+            "--exclude-path",
+            "/api/v1/auth/logout",
+            "--exclude-path",
+            "/api/v1/users/{user_id}",
+        ]
         return subprocess.run(cmd, check=False, cwd=workdir).returncode
     finally:
         server.terminate()

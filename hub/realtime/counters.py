@@ -1,0 +1,106 @@
+"""Wall counters per region, computed by the database (so they equal what it says)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.auth.scope import region_clause
+from hub.cases.machine import OPEN_STATES, CaseState
+from hub.cases.models import Case
+from hub.clock import SHANGHAI
+from hub.enums import Tier
+
+_COUNTED = col(Case.state).notin_([CaseState.MERGED, CaseState.CANCELLED])
+TOP_DEPARTMENTS = 15
+
+
+def start_of_day(now: datetime) -> datetime:
+    local = now.astimezone(SHANGHAI)
+    return datetime.combine(local.date(), time(0), SHANGHAI)
+
+
+def _n(expr: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+async def region_counters(
+    session: AsyncSession, tier: Tier, region_id: int, now: datetime
+) -> dict[str, Any]:
+    today = start_of_day(now)
+    is_open = col(Case.state).in_(OPEN_STATES)
+    overdue = and_(is_open, col(Case.resolve_due_at) < now)
+    closed = col(Case.state) == CaseState.CLOSED
+    on_time = and_(
+        col(Case.resolved_at).is_not(None),
+        col(Case.resolve_due_at).is_not(None),
+        col(Case.resolved_at) <= col(Case.resolve_due_at),
+    )
+    due = and_(
+        col(Case.resolve_due_at).is_not(None),
+        (col(Case.resolve_due_at) < now) | col(Case.resolved_at).is_not(None),
+    )
+    where = and_(region_clause(tier, region_id), _COUNTED)
+    totals = (
+        await session.exec(
+            select(  # type: ignore[call-overload]
+                _n(col(Case.created_at) >= today),
+                _n(is_open),
+                _n(overdue),
+                _n(and_(closed, col(Case.closed_at) >= today)),
+                _n(closed),
+                func.count(),
+                _n(on_time),
+                _n(due),
+            ).where(where)
+        )
+    ).one()
+    new_today, open_, overdue_n, closed_today, closed_all, total, on_time_n, due_n = totals
+    levels = (
+        await session.exec(
+            select(Case.whistle_level, func.count())
+            .where(where, is_open)
+            .group_by(col(Case.whistle_level))
+        )
+    ).all()
+    departments = (
+        await session.exec(
+            select(  # type: ignore[call-overload]
+                Case.department_id,
+                _n(is_open),
+                _n(overdue),
+                _n(on_time),
+                _n(due),
+            )
+            .where(where, col(Case.department_id).is_not(None))
+            .group_by(col(Case.department_id))
+        )
+    ).all()
+    ranking = sorted(
+        (
+            {"department_id": d, "open": o, "overdue": od, "on_time_rate": _rate(ot, du)}
+            for d, o, od, ot, du in departments
+        ),
+        key=lambda r: (-(r["on_time_rate"] or 0.0), r["overdue"], r["department_id"]),
+    )[:TOP_DEPARTMENTS]
+    return {
+        "new_today": new_today,
+        "open": open_,
+        "overdue": overdue_n,
+        "closed_today": closed_today,
+        "closed": closed_all,
+        "total": total,
+        "closure_rate": _rate(closed_all, total),
+        "on_time_rate": _rate(on_time_n, due_n),
+        "open_by_whistle_level": {str(level or 0): n for level, n in levels},
+        "departments": ranking,
+        "day_starts": today.isoformat(),
+    }

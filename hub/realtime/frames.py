@@ -1,0 +1,75 @@
+"""Turning stored events into wire frames (serialised once, sent to many)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.cases.models import Case, CaseEvent
+from hub.cases.schemas import CaseOut
+from hub.cases.service import is_overdue
+from hub.clock import SHANGHAI
+from hub.realtime.protocol import EventFrame
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One positioned event ready for fan-out: the routing keys and the encoded text."""
+
+    position: int
+    case: dict[str, Any]
+    text: str
+    committed_at: datetime
+
+
+def case_view(case: Case, now: datetime) -> dict[str, Any]:
+    out = CaseOut.model_validate(case)
+    out.overdue = is_overdue(case, now)
+    data = out.model_dump(mode="json", exclude={"allowed_actions"})
+    data["city_id"] = case.city_id  # routing key for city walls (not in the REST shape)
+    return data
+
+
+def event_view(event: CaseEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "case_id": event.case_id,
+        "seq": event.seq,
+        "type": event.type,
+        "actor": event.actor,
+        "at": event.at.astimezone(SHANGHAI).isoformat(),
+        "payload": event.payload,
+    }
+
+
+async def frames_for(
+    session: AsyncSession, events: Sequence[CaseEvent], now: datetime
+) -> list[Frame]:
+    """Frames for positioned events, in position order. The case is attached as stored
+    now: its version tells a client whether it is newer than what it has."""
+    ids = {e.case_id for e in events}
+    cases = {c.id: c for c in (await session.exec(select(Case).where(col(Case.id).in_(ids)))).all()}
+    frames = []
+    for event in sorted(events, key=lambda e: e.position or 0):
+        assert event.position is not None
+        view = case_view(cases[event.case_id], now)
+        text = EventFrame(position=event.position, event=event_view(event), case=view)
+        frames.append(Frame(event.position, view, text.model_dump_json(), event.at))
+    return frames
+
+
+async def events_between(
+    session: AsyncSession, after: int, upto: int, *, limit: int = 1000
+) -> list[CaseEvent]:
+    stmt = (
+        select(CaseEvent)
+        .where(col(CaseEvent.position) > after, col(CaseEvent.position) <= upto)
+        .order_by(col(CaseEvent.position))
+        .limit(limit)
+    )
+    return list((await session.exec(stmt)).all())
