@@ -9,6 +9,7 @@ from hub.auth.ratelimit import RateLimits
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.db import Database
+from hub.dispatch.reference import ReferenceCache
 from hub.metrics import Metrics
 from hub.sla.calendar import WorkCalendar
 
@@ -28,8 +29,11 @@ class Hub:
     limits: RateLimits = field(init=False)
     realtime: Realtime | None = None  # started by the app's lifespan (or a worker)
 
+    reference: ReferenceCache = field(init=False)
+
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings, self.clock)
+        self.reference = ReferenceCache(self.db)
 
     def committed(self) -> None:
         """Events were just committed: let the relay number and publish them now."""

@@ -4,6 +4,7 @@ from hub.audit.models import AuditEntry
 from hub.auth.models import ApiKey, User
 from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
+from hub.dispatch.models import ReferenceVersion
 from hub.org.models import Department, Post, Staff
 from hub.realtime.models import StreamState
 from hub.regions.models import Region
@@ -16,6 +17,7 @@ __all__ = [
     "CatalogueEntry",
     "Department",
     "Post",
+    "ReferenceVersion",
     "Region",
     "Staff",
     "StreamState",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,31 +44,41 @@ class Principal:
 async def load_principal(
     session: AsyncSession, user_id: int, token_version: int | None
 ) -> Principal:
-    """`token_version` None skips the session check (API keys carry no token)."""
-    row = (
-        await session.exec(
-            select(User, Region.code)
-            .join(Region, Region.id == User.region_id, isouter=True)  # type: ignore[arg-type]
-            .where(User.id == user_id)
+    """`token_version` None skips the session check (API keys carry no token). Runs on
+    every request, so it reads plain columns rather than building an ORM object."""
+    users, regions = User.__table__, Region.__table__  # type: ignore[attr-defined]
+    stmt = (
+        sa_select(
+            users.c.username,
+            users.c.display_name,
+            users.c.role,
+            users.c.region_id,
+            users.c.department_id,
+            users.c.staff_id,
+            users.c.disabled,
+            users.c.token_version,
+            regions.c.code,
         )
-    ).first()
+        .select_from(users.outerjoin(regions, regions.c.id == users.c.region_id))
+        .where(users.c.id == user_id)
+    )
+    conn = await session.connection()
+    row = (await conn.execute(stmt)).first()
     if row is None:
         raise Unauthorized("unknown user")
-    user, region_code = row
-    if user.disabled:
+    if row.disabled:
         raise Unauthorized("user is disabled")
-    if token_version is not None and user.token_version != token_version:
+    if token_version is not None and row.token_version != token_version:
         raise Unauthorized("token was revoked")
-    assert user.id is not None
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        region_id=user.region_id,
-        region_code=region_code,
-        department_id=user.department_id,
-        staff_id=user.staff_id,
+        user_id=user_id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        region_id=row.region_id,
+        region_code=row.code,
+        department_id=row.department_id,
+        staff_id=row.staff_id,
         token_version=token_version,
     )
 

@@ -28,11 +28,10 @@ from hub.cases.models import Case, CaseEvent
 from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
 from hub.cases.timeline import append_event, snapshot
-from hub.catalogue.service import current_entry
 from hub.deps import Hub
+from hub.dispatch.reference import Reference
 from hub.enums import TIER_OF_WHISTLE_LEVEL
 from hub.errors import Conflict, Forbidden, NotFound, Unprocessable
-from hub.regions.service import grid_with_ancestors
 
 
 @dataclass
@@ -43,6 +42,7 @@ class Ctx:
     case: Case
     now: datetime
     before: dict[str, Any]
+    ref: Reference
 
     def record(self, type: str, payload: dict[str, Any] | None = None) -> CaseEvent:
         event = append_event(
@@ -97,17 +97,22 @@ async def _create(
     hub: Hub, actor: Principal, data: s.CaseCreate, key: str | None
 ) -> tuple[Case, bool]:
     started = perf_counter()
+    # Everything the case needs is looked up before the write transaction starts, so the
+    # transaction (SQLite's single writer) holds only the writes.
+    ref = await hub.reference.get()
+    place = ref.grids.get(data.grid_code)
+    if place is None:
+        raise Unprocessable("grid_code", f"unknown grid {data.grid_code!r}")
+    if not place_in_scope(actor, place):
+        raise Forbidden(f"grid {data.grid_code} is outside your region", field="grid_code")
+    entry = None
+    if data.category_code:
+        entry = ref.current.get(data.category_code)
+        if entry is None:
+            raise Unprocessable("category_code", f"unknown category {data.category_code!r}")
     async with hub.db.transaction() as session:
         if key is not None and (found := await _existing(session, actor, key)) is not None:
             return _same_request(found, data), False
-        place = await grid_with_ancestors(session, data.grid_code)
-        if not place_in_scope(actor, place):
-            raise Forbidden(f"grid {data.grid_code} is outside your region", field="grid_code")
-        entry = None
-        if data.category_code:
-            entry = await current_entry(session, data.category_code)
-            if entry is None:
-                raise Unprocessable("category_code", f"unknown category {data.category_code!r}")
         now = hub.clock.now()
         case = Case(
             title=data.title,
@@ -133,7 +138,7 @@ async def _create(
         )
         session.add(case)
         await session.flush()
-        ctx = Ctx(hub, session, actor, case, now, before={})
+        ctx = Ctx(hub, session, actor, case, now, before={}, ref=ref)
         ctx.record("created", {"source": data.source.value})
         if entry is not None:
             await route_case(ctx, Action.DISPATCH, automatic=True)
@@ -147,6 +152,7 @@ async def perform(
     hub: Hub, actor: Principal, case_id: int, action: Action, body: s.Versioned
 ) -> Case:
     started = perf_counter()
+    ref = await hub.reference.get()
     async with hub.db.transaction() as session:
         case = await lock_case(session, case_id, actor)
         if body.version != case.version:
@@ -156,7 +162,7 @@ async def perform(
                 version=case.version,
                 allowed_actions=[a.value for a in _allowed(case)],
             )
-        ctx = Ctx(hub, session, actor, case, hub.clock.now(), before=snapshot(case))
+        ctx = Ctx(hub, session, actor, case, hub.clock.now(), before=snapshot(case), ref=ref)
         try:
             await HANDLERS[action](ctx, body)
         except IllegalTransition as exc:
@@ -184,7 +190,7 @@ def _move(ctx: Ctx, action: Action) -> None:
 async def _classify(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Classify)
     _move(ctx, Action.CLASSIFY)
-    entry = await current_entry(ctx.session, body.category_code)
+    entry = ctx.ref.current.get(body.category_code)
     if entry is None:
         raise Unprocessable("category_code", f"unknown category {body.category_code!r}")
     ctx.case.category_code, ctx.case.catalogue_entry_id = entry.code, entry.id
@@ -196,7 +202,7 @@ async def _dispatch(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Dispatch)
     next_state(ctx.case.state, Action.DISPATCH)  # refuse early, before any lookup
     if body.category_code:
-        entry = await current_entry(ctx.session, body.category_code)
+        entry = ctx.ref.current.get(body.category_code)
         if entry is None:
             raise Unprocessable("category_code", f"unknown category {body.category_code!r}")
         ctx.case.category_code, ctx.case.catalogue_entry_id = entry.code, entry.id
@@ -316,7 +322,7 @@ async def _merge(ctx: Ctx, body: s.Versioned) -> None:
     ctx.case.merged_into_id = target.id
     _clear_assignment(ctx.case)
     ctx.record("merged", {"into_case_id": target.id})
-    target_ctx = Ctx(ctx.hub, ctx.session, ctx.actor, target, ctx.now, snapshot(target))
+    target_ctx = Ctx(ctx.hub, ctx.session, ctx.actor, target, ctx.now, snapshot(target), ctx.ref)
     target_ctx.record("merged_from", {"case_id": ctx.case.id, "title": ctx.case.title})
 
 

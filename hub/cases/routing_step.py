@@ -6,9 +6,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from hub.cases.machine import Action, CaseState, next_state
-from hub.catalogue.models import CatalogueEntry
 from hub.dispatch.routing import AccessRuleViolation, Decision, Undecided, route
-from hub.dispatch.service import entry_rule, load_roster, place_of
+from hub.dispatch.service import entry_rule, place_of
 from hub.enums import HandlingTier
 from hub.errors import Conflict, Unprocessable
 from hub.org.models import Staff
@@ -40,11 +39,11 @@ async def route_case(
     dispatcher's queue; an explicit request that cannot be routed is refused."""
     case = ctx.case
     entry = (
-        await ctx.session.get(CatalogueEntry, case.catalogue_entry_id)
+        ctx.ref.entries.get(case.catalogue_entry_id)
         if case.catalogue_entry_id is not None
         else None
     )
-    roster = await load_roster(ctx.session, place_of(case))
+    roster = ctx.ref.roster(place_of(case))
     rule = entry_rule(entry) if entry is not None else None
     try:
         decision = route(

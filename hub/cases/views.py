@@ -43,16 +43,18 @@ async def create_case(
     body: CaseCreate,
     hub: HubDep,
     user: CurrentUser,
-    response: Response,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
     ] = None,
-) -> CaseOut:
+) -> Response:
     hub.limits.check_create(f"user:{user.user_id}")
     case, created = await actions.create_case(hub, user, body, idempotency_key=idempotency_key)
-    if not created:
-        response.status_code = 200
-    return case_out(case, user, hub.clock.now())
+    # Serialised once here: FastAPI would validate the returned model a second time.
+    return Response(
+        case_out(case, user, hub.clock.now()).model_dump_json(),
+        status_code=201 if created else 200,
+        media_type="application/json",
+    )
 
 
 @router.get("", response_model=Page[CaseOut])

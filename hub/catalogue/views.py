@@ -8,7 +8,9 @@ from hub.auth.deps import CurrentUser, require
 from hub.auth.permissions import Permission
 from hub.catalogue import service
 from hub.catalogue.models import CatalogueEntry
+from hub.db import on_commit
 from hub.deps import HubDep
+from hub.dispatch.reference import bump
 from hub.dispatch.routing import GRID_OFFICE
 from hub.enums import CaseClass, HandlingTier, TimeUnit
 from hub.errors import Conflict, NotFound, Unprocessable
@@ -121,6 +123,8 @@ async def entry_versions(code: Code, hub: HubDep, _user: CurrentUser) -> list[Ca
 async def create_entry(body: EntryCreate, hub: HubDep, user: CurrentUser) -> CatalogueEntry:
     _check(body)
     async with hub.db.transaction() as session:
+        await bump(session)
+        on_commit(session, hub.reference.invalidated)
         if await service.history(session, body.code):
             raise Conflict(f"entry {body.code!r} exists; PUT a new version instead")
         entry = CatalogueEntry(
@@ -135,6 +139,8 @@ async def new_version(code: Code, body: EntryIn, hub: HubDep, user: CurrentUser)
     """Edits never rewrite a version: the old row is retired and a new one written."""
     _check(body)
     async with hub.db.transaction() as session:
+        await bump(session)
+        on_commit(session, hub.reference.invalidated)
         versions = await service.history(session, code)
         if not versions:
             raise NotFound(f"no catalogue entry {code!r}")
@@ -158,6 +164,8 @@ async def new_version(code: Code, body: EntryIn, hub: HubDep, user: CurrentUser)
 async def retire_entry(code: Code, hub: HubDep) -> None:
     """Return a power (the matter leaves the list); cases already routed keep their version."""
     async with hub.db.transaction() as session:
+        await bump(session)
+        on_commit(session, hub.reference.invalidated)
         current = (
             await session.exec(
                 select(CatalogueEntry).where(

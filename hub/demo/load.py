@@ -22,6 +22,7 @@ from hub.demo.insert import has_data, insert_city
 from hub.demo.runner import RunReport, run_plans
 from hub.demo.scenarios import plan_cases
 from hub.deps import Hub
+from hub.dispatch.reference import bump
 from hub.main import build_hub
 from hub.migrate import upgrade_async
 
@@ -46,6 +47,7 @@ async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> i
                 present = await has_data(session)
                 if not present:
                     counts = await insert_city(session, city, password_hash=password_hash, now=now)
+                    await bump(session)
         except IntegrityError:
             present = True  # PostgreSQL: a concurrent loader committed the same codes first
         if present:

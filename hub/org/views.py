@@ -7,7 +7,9 @@ from sqlmodel import col, select
 
 from hub.auth.deps import CurrentUser, require
 from hub.auth.permissions import Permission
+from hub.db import on_commit
 from hub.deps import HubDep
+from hub.dispatch.reference import bump
 from hub.enums import DepartmentKind, DutyStatus, PostMode, PostSlot, Role, StaffRole
 from hub.errors import Forbidden, NotFound, Unprocessable
 from hub.org.models import Department, Post, Staff
@@ -102,6 +104,8 @@ async def set_duty(staff_id: PathId, body: DutyPatch, hub: HubDep, user: Current
     if user.staff_id != staff_id and user.role not in {Role.ADMIN, Role.DISPATCHER, Role.COMMANDER}:
         raise Forbidden("only the staff member or a dispatcher may change duty status")
     async with hub.db.transaction() as session:
+        await bump(session)
+        on_commit(session, hub.reference.invalidated)
         staff = await session.get(Staff, staff_id)
         if staff is None:
             raise NotFound(f"no staff {staff_id}")
@@ -131,6 +135,8 @@ async def put_post(body: PostPut, hub: HubDep) -> Post:
     """Create or re-staff the A/B post of a department in a township."""
     try:
         async with hub.db.transaction() as session:
+            await bump(session)
+            on_commit(session, hub.reference.invalidated)
             staff = await session.get(Staff, body.staff_id)
             if staff is None or staff.department_id != body.department_id:
                 raise Unprocessable("staff_id", "staff must belong to the post's department")

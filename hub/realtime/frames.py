@@ -55,9 +55,12 @@ async def frames_for(
     ids = {e.case_id for e in events}
     cases = {c.id: c for c in (await session.exec(select(Case).where(col(Case.id).in_(ids)))).all()}
     frames = []
+    views: dict[int, dict[str, Any]] = {}  # one view per case, shared by its events' frames
     for event in sorted(events, key=lambda e: e.position or 0):
         assert event.position is not None
-        view = case_view(cases[event.case_id], now)
+        view = views.get(event.case_id)
+        if view is None:
+            view = views[event.case_id] = case_view(cases[event.case_id], now)
         text = EventFrame(position=event.position, event=event_view(event), case=view)
         frames.append(Frame(event.position, view, text.model_dump_json(), event.at))
     return frames
