@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from hub.deps import Hub
 from tests.helpers import GRID, Api, Auth
 from tests.live import Client, serve, ws_client
+from tests.world import World
 
 WEST_GRID = "339901002001001"
 SOUTH_GRID = "339902001001001"
@@ -234,3 +235,28 @@ async def test_disabled_users_sockets_close(live: str, rest: Api, auth: Auth, hu
 async def _subscribe(c: Client, key: str) -> None:
     await c.send({"type": "subscribe", "topics": [{"kind": "region", "key": key}]})
     await c.until(lambda f: f["type"] == "snapshot")
+
+
+async def test_pushed_counters_equal_what_the_database_says(
+    live: str, rest: Api, auth: Auth, hub: Hub, world: World
+) -> None:
+    from datetime import UTC, datetime
+
+    from hub.enums import Tier
+    from hub.realtime.counters import region_counters
+
+    async with ws_client(live, token(auth, "county_commander")) as c:
+        await _subscribe(c, "339901")
+        made = [await rest.create(category_code=cat) for cat in ("T01", "G01", "C02")]
+        await rest.act("admin", made[0], "acknowledge")
+        await rest.act("dispatcher", made[1], "cancel", reason="误报")
+        await c.until(is_event_of(made[1]["id"], "cancelled"))
+        await asyncio.sleep(1.2)  # counters go out at most twice a second
+        await c.drain()
+        pushed = [f for f in c.seen if f["type"] == "counters"][-1]["counters"]
+    async with hub.db.read() as session:
+        truth = await region_counters(
+            session, Tier.COUNTY, world.region["339901"], datetime.now(UTC)
+        )
+    assert pushed == truth
+    assert pushed["open"] == 2 and pushed["total"] == 2
