@@ -14,7 +14,7 @@ from hub.org.models import Staff
 from hub.sla.deadlines import Limit, case_deadlines
 
 if TYPE_CHECKING:
-    from hub.cases.actions import Ctx
+    from hub.cases.context import Ctx
 
 EVENT_OF_ACTION = {
     Action.DISPATCH: "dispatched",

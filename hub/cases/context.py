@@ -1,0 +1,40 @@
+"""What one action sees while it changes a case: the transaction, the caller, the time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.auth.service import Principal
+from hub.cases.models import Case, CaseEvent
+from hub.cases.timeline import append_event, snapshot
+from hub.deps import Hub
+from hub.dispatch.reference import Reference
+
+
+@dataclass
+class Ctx:
+    hub: Hub
+    session: AsyncSession
+    actor: Principal
+    case: Case
+    now: datetime
+    before: dict[str, Any]
+    ref: Reference
+
+    def record(self, type: str, payload: dict[str, Any] | None = None) -> CaseEvent:
+        event = append_event(
+            self.session,
+            self.case,
+            before=self.before,
+            type=type,
+            actor_id=self.actor.user_id,
+            actor=self.actor.actor,
+            at=self.now,
+            payload=payload,
+        )
+        self.before = snapshot(self.case)
+        return event
