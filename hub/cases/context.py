@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.service import Principal
 from hub.cases.models import Case, CaseEvent
-from hub.cases.timeline import append_event, snapshot
+from hub.cases.timeline import new_event
 from hub.deps import Hub
 from hub.dispatch.reference import Reference
 
@@ -24,10 +24,12 @@ class Ctx:
     now: datetime
     before: dict[str, Any]
     ref: Reference
+    # A new case collects its events here and is written with them in one go; an
+    # existing case is tracked by the session, which writes its change and events.
+    pending: list[CaseEvent] | None = None
 
     def record(self, type: str, payload: dict[str, Any] | None = None) -> CaseEvent:
-        event = append_event(
-            self.session,
+        event, self.before = new_event(
             self.case,
             before=self.before,
             type=type,
@@ -36,5 +38,9 @@ class Ctx:
             at=self.now,
             payload=payload,
         )
-        self.before = snapshot(self.case)
+        if self.pending is not None:
+            self.pending.append(event)
+        else:
+            self.session.add(self.case)
+            self.session.add(event)
         return event

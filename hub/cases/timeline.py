@@ -7,8 +7,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from hub.audit.chain import GENESIS, canonical, link_hash
 from hub.cases.models import Case, CaseEvent
 
@@ -46,8 +44,7 @@ def fold(events: Iterable[CaseEvent]) -> dict[str, Any]:
     return state
 
 
-def append_event(
-    session: AsyncSession,
+def new_event(
     case: Case,
     *,
     before: dict[str, Any],
@@ -56,12 +53,14 @@ def append_event(
     actor: str,
     at: datetime,
     payload: dict[str, Any] | None = None,
-) -> CaseEvent:
-    """Bump the case's version and record what changed; `before` is the snapshot taken
-    before the change (empty for a new case). The event's seq equals the new version."""
+) -> tuple[CaseEvent, dict[str, Any]]:
+    """Bump the case's version and build the event of what changed since `before` (empty
+    for a new case), chained to the case's previous event. Returns the event and the
+    case's snapshot after it. The event's seq equals the new version."""
     case.version = (before.get("version") or 0) + 1 if before else 1
     case.updated_at = at
     assert case.id is not None
+    after = snapshot(case)
     fields: dict[str, Any] = {
         "case_id": case.id,
         "seq": case.version,
@@ -70,11 +69,9 @@ def append_event(
         "actor": actor,
         "at": at,
         "payload": payload or {},
-        "changes": diff(before, snapshot(case)),
+        "changes": diff(before, after),
         "prev_hash": case.event_head or GENESIS,
     }
     event = CaseEvent(**fields, hash=link_hash(canonical(**fields)))
     case.event_head = event.hash
-    session.add(case)
-    session.add(event)
-    return event
+    return event, after
