@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 from hub.auth.ratelimit import RateLimits
+from hub.cases.writer import CaseWriter
 from hub.clock import Clock, SystemClock
 from hub.config import Settings
 from hub.db import Database
@@ -30,10 +31,16 @@ class Hub:
     realtime: Realtime | None = None  # started by the app's lifespan (or a worker)
 
     reference: ReferenceCache = field(init=False)
+    writer: CaseWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings, self.clock)
         self.reference = ReferenceCache(self.db)
+        self.writer = CaseWriter(self.db, self.committed)
+
+    async def aclose(self) -> None:
+        await self.writer.stop()
+        await self.db.dispose()
 
     def committed(self) -> None:
         """Events were just committed: let the relay number and publish them now."""

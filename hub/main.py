@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
                 await the_hub.realtime.stop()
                 the_hub.realtime = None
             if hub is None:  # a hub passed in belongs to the caller
-                await the_hub.db.dispose()
+                await the_hub.aclose()
 
     app = FastAPI(
         title="Whistle-and-report dispatch hub (街乡吹哨、部门报到)",

@@ -77,7 +77,7 @@ async def hub(db_url: str, clock: FrozenClock) -> AsyncIterator[Hub]:
     settings = Settings(database_url=db_url, secret_key=SECRET, mode="production")
     the_hub = Hub(settings=settings, db=Database(db_url), clock=clock)
     yield the_hub
-    await the_hub.db.dispose()
+    await the_hub.aclose()
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ async def app_hub(pg: PostgresServer, pg_template: str) -> AsyncIterator[Hub]:
         clock=FrozenClock(T0),
     )
     yield hub
-    await hub.db.dispose()
+    await hub.aclose()
     pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

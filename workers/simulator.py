@@ -52,7 +52,7 @@ async def simulate(
         await _run(sim, rate_per_s, duration_s, show_progress)
         return sim.stats
     finally:
-        await hub.db.dispose()
+        await hub.aclose()
 
 
 async def _prepare(hub: Hub, late_share: float, rng: random.Random) -> Simulator | None:

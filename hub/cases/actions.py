@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from time import perf_counter
-from typing import Any
 
-from sqlalchemy import Table, insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,32 +21,12 @@ from hub.cases.machine import (
     IllegalTransition,
     allowed_actions,
 )
-from hub.cases.models import Case, CaseEvent
+from hub.cases.models import Case
 from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
 from hub.deps import Hub
 from hub.errors import Conflict, Forbidden, Unprocessable
-
-CASES: Table = Case.__table__  # type: ignore[attr-defined]
-EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
-
-
-def _row(table: Table, obj: object) -> dict[str, Any]:
-    values = {c.name: getattr(obj, c.name) for c in table.columns}
-    if values.get("id") is None:
-        values.pop("id", None)
-    return values
-
-
-async def _next_case_id(session: AsyncSession) -> int:
-    conn = await session.connection()
-    if conn.dialect.name == "sqlite":
-        # Safe: every writer holds SQLite's write lock from BEGIN IMMEDIATE to commit.
-        stmt = text("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")
-    else:
-        stmt = text("SELECT nextval(pg_get_serial_sequence('cases', 'id'))")
-    return int((await conn.execute(stmt)).scalar_one())
 
 
 def _fingerprint(data: s.CaseCreate) -> str:
@@ -102,46 +80,41 @@ async def _create(
         entry = ref.current.get(data.category_code)
         if entry is None:
             raise Unprocessable("category_code", f"unknown category {data.category_code!r}")
-    async with hub.db.transaction() as session:
-        if key is not None and (found := await _existing(session, actor, key)) is not None:
-            return _same_request(found, data), False
-        now = hub.clock.now()
-        case = Case(
-            title=data.title,
-            description=data.description,
-            category_code=entry.code if entry else None,
-            catalogue_entry_id=entry.id if entry else None,
-            grid_id=place.grid_id,
-            community_id=place.community_id,
-            township_id=place.township_id,
-            county_id=place.county_id,
-            city_id=place.city_id,
-            lat=data.lat,
-            lon=data.lon,
-            source=data.source,
-            reporter=data.reporter,
-            priority=data.priority,
-            state=CaseState.CLASSIFIED if entry else CaseState.REPORTED,
-            created_at=now,
-            updated_at=now,
-            created_by=actor.user_id,
-            idempotency_key=key,
-            idempotency_fingerprint=_fingerprint(data) if key else None,
-        )
-        # The id is taken first so the events can be chained before anything is written;
-        # then the case and its events go in as two plain inserts (the hot path of ingest).
-        case.id = await _next_case_id(session)
-        ctx = Ctx(hub, session, actor, case, now, before={}, ref=ref, pending=[])
-        ctx.record("created", {"source": data.source.value})
-        if entry is not None:
-            await route_case(ctx, Action.DISPATCH, automatic=True)
-        conn = await session.connection()
-        await conn.execute(insert(CASES), [_row(CASES, case)])
-        await conn.execute(insert(EVENTS), [_row(EVENTS, e) for e in ctx.pending or ()])
-    hub.committed()
-    hub.metrics.cases_created.labels(tier=str(case.tier or "unrouted")).inc()
+    now = hub.clock.now()
+    case = Case(
+        title=data.title,
+        description=data.description,
+        category_code=entry.code if entry else None,
+        catalogue_entry_id=entry.id if entry else None,
+        grid_id=place.grid_id,
+        community_id=place.community_id,
+        township_id=place.township_id,
+        county_id=place.county_id,
+        city_id=place.city_id,
+        lat=data.lat,
+        lon=data.lon,
+        source=data.source,
+        reporter=data.reporter,
+        priority=data.priority,
+        state=CaseState.CLASSIFIED if entry else CaseState.REPORTED,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.user_id,
+        idempotency_key=key,
+        idempotency_fingerprint=_fingerprint(data) if key else None,
+    )
+    # Routing is pure and the reference data in memory: the case and its events are built
+    # here, and the writer inserts them in a group commit (it gives the id and the chain).
+    ctx = Ctx(hub, None, actor, case, now, before={}, ref=ref, pending=[])
+    ctx.record("created", {"source": data.source.value})
+    if entry is not None:
+        await route_case(ctx, Action.DISPATCH, automatic=True)
+    stored, created = await hub.writer.submit(case, ctx.pending or [])
+    if not created:
+        return _same_request(stored, data), False
+    hub.metrics.cases_created.labels(tier=str(stored.tier or "unrouted")).inc()
     hub.metrics.action_seconds.labels(action="create").observe(perf_counter() - started)
-    return case, True
+    return stored, True
 
 
 async def perform(

@@ -18,7 +18,7 @@ from hub.dispatch.reference import Reference
 @dataclass
 class Ctx:
     hub: Hub
-    session: AsyncSession
+    session: AsyncSession | None  # None while a new case is built for the writer
     actor: Principal
     case: Case
     now: datetime
@@ -41,6 +41,7 @@ class Ctx:
         if self.pending is not None:
             self.pending.append(event)
         else:
+            assert self.session is not None
             self.session.add(self.case)
             self.session.add(event)
         return event

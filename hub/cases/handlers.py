@@ -143,6 +143,7 @@ async def _merge(ctx: Ctx, body: s.Versioned) -> None:
     next_state(ctx.case.state, Action.MERGE)
     if body.into_case_id == ctx.case.id:
         raise Unprocessable("into_case_id", "a case cannot be merged into itself")
+    assert ctx.session is not None
     try:
         target = await lock_case(ctx.session, body.into_case_id, ctx.actor)
     except NotFound as exc:

@@ -63,6 +63,7 @@ async def route_case(
             return decision
         raise Conflict(f"cannot route this case: {decision.reason}", state=case.state.value)
     if staff_id is not None:
+        assert ctx.session is not None  # overrides come with actions on stored cases
         staff = await ctx.session.get(Staff, staff_id)
         if staff is None or staff.department_id != decision.department_id:
             raise Unprocessable("staff_id", f"staff {staff_id} is not in the chosen department")

@@ -55,23 +55,51 @@ def new_event(
     payload: dict[str, Any] | None = None,
 ) -> tuple[CaseEvent, dict[str, Any]]:
     """Bump the case's version and build the event of what changed since `before` (empty
-    for a new case), chained to the case's previous event. Returns the event and the
-    case's snapshot after it. The event's seq equals the new version."""
+    for a new case), chained to the case's previous event — or, for a case that has no id
+    yet, left for `seal`. Returns the event and the case's snapshot after it. The event's
+    seq equals the new version."""
     case.version = (before.get("version") or 0) + 1 if before else 1
     case.updated_at = at
-    assert case.id is not None
     after = snapshot(case)
-    fields: dict[str, Any] = {
-        "case_id": case.id,
-        "seq": case.version,
-        "type": type,
-        "actor_id": actor_id,
-        "actor": actor,
-        "at": at,
-        "payload": payload or {},
-        "changes": diff(before, after),
-        "prev_hash": case.event_head or GENESIS,
-    }
-    event = CaseEvent(**fields, hash=link_hash(canonical(**fields)))
-    case.event_head = event.hash
+    event = CaseEvent(
+        case_id=case.id or 0,
+        seq=case.version,
+        type=type,
+        actor_id=actor_id,
+        actor=actor,
+        at=at,
+        payload=payload or {},
+        changes=diff(before, after),
+        prev_hash="",
+        hash="",
+    )
+    if case.id is not None:
+        _link(event, case)
     return event, after
+
+
+def _link(event: CaseEvent, case: Case) -> None:
+    event.prev_hash = case.event_head or GENESIS
+    event.hash = link_hash(
+        canonical(
+            case_id=event.case_id,
+            seq=event.seq,
+            type=event.type,
+            actor_id=event.actor_id,
+            actor=event.actor,
+            at=event.at,
+            payload=event.payload,
+            changes=event.changes,
+            prev_hash=event.prev_hash,
+        )
+    )
+    case.event_head = event.hash
+
+
+def seal(case: Case, events: list[CaseEvent]) -> None:
+    """Chain a new case's events once it has its id (they were built before it had one)."""
+    assert case.id is not None
+    case.event_head = None
+    for event in events:
+        event.case_id = case.id
+        _link(event, case)

@@ -65,7 +65,7 @@ async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> i
         clock.set(now)
         await _print_summary(hub, city, settings, report, started)
     finally:
-        await hub.db.dispose()
+        await hub.aclose()
     return 0
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
+import orjson
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,7 +16,6 @@ from hub.cases.models import Case, CaseEvent
 from hub.cases.schemas import CaseOut
 from hub.cases.service import is_overdue
 from hub.clock import SHANGHAI
-from hub.realtime.protocol import EventFrame
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,21 @@ class Frame:
     committed_at: datetime
 
 
+# The REST shape of a case (CaseOut) minus the per-caller field, built without pydantic:
+# the relay does this for every event it publishes.
+_VIEW_FIELDS = tuple(f for f in CaseOut.model_fields if f not in ("allowed_actions", "overdue"))
+
+
 def case_view(case: Case, now: datetime) -> dict[str, Any]:
-    out = CaseOut.model_validate(case)
-    out.overdue = is_overdue(case, now)
-    data = out.model_dump(mode="json", exclude={"allowed_actions"})
+    data: dict[str, Any] = {}
+    for name in _VIEW_FIELDS:
+        value = getattr(case, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(SHANGHAI).isoformat()
+        elif isinstance(value, Enum):
+            value = value.value
+        data[name] = value
+    data["overdue"] = is_overdue(case, now)
     data["city_id"] = case.city_id  # routing key for city walls (not in the REST shape)
     return data
 
@@ -61,8 +73,11 @@ async def frames_for(
         view = views.get(event.case_id)
         if view is None:
             view = views[event.case_id] = case_view(cases[event.case_id], now)
-        text = EventFrame(position=event.position, event=event_view(event), case=view)
-        frames.append(Frame(event.position, view, text.model_dump_json(), event.at))
+        # Encoded once for every socket it goes to; the shape is `protocol.EventFrame`.
+        text = orjson.dumps(
+            {"type": "event", "position": event.position, "event": event_view(event), "case": view}
+        ).decode()
+        frames.append(Frame(event.position, view, text, event.at))
     return frames
 
 

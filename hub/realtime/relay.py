@@ -20,7 +20,7 @@ from hub.cases.models import CaseEvent
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, BusUnavailable
-from hub.realtime.frames import events_between, frames_for
+from hub.realtime.frames import Frame, events_between, frames_for
 from hub.realtime.models import StreamState
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ class Relay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._publish_lock = asyncio.Lock()
+        # How far this relay has published; recorded in its next numbering transaction.
+        self._published = 0
 
     def poke(self) -> None:
         """Called after a commit that wrote events: number and publish them now."""
@@ -69,60 +71,76 @@ class Relay:
                 await asyncio.sleep(RETRY_S)
 
     async def step(self) -> bool:
-        """Number a batch, publish what is numbered but unpublished. True if it did work."""
-        numbered = await self.assign()
-        published = await self.publish_pending()
-        return numbered > 0 or published > 0
+        """Number a batch and publish it; first catch up on anything numbered earlier but
+        not published (a crash, a bus outage). True if there was work."""
+        caught_up = await self.publish_pending()
+        frames = await self.assign()
+        if frames:
+            await self._publish(frames)
+        return caught_up > 0 or bool(frames)
 
-    async def assign(self) -> int:
+    async def assign(self) -> list[Frame]:
+        """One transaction: number the waiting events, build their frames, and record how far
+        this relay has published (written here rather than in a transaction of its own)."""
         async with self.db.transaction() as session:
             state = (
                 await session.exec(select(StreamState).where(StreamState.id == 1).with_for_update())
             ).one()
-            ids = (
-                await session.exec(
-                    select(CaseEvent.id)
-                    .where(col(CaseEvent.position).is_(None))
-                    .order_by(col(CaseEvent.id))
-                    .limit(BATCH)
-                )
-            ).all()
-            if not ids:
-                return 0
-            conn = await session.connection()
+            events = list(
+                (
+                    await session.exec(
+                        select(CaseEvent)
+                        .where(col(CaseEvent.position).is_(None))
+                        .order_by(col(CaseEvent.id))
+                        .limit(BATCH)
+                    )
+                ).all()
+            )
+            if self._published > state.published_position:
+                state.published_position = min(self._published, state.last_position)
+                session.add(state)
+            if not events:
+                return []
             first = state.last_position + 1
-            rows = [{"b_id": eid, "b_pos": first + i} for i, eid in enumerate(ids)]
+            for offset, event in enumerate(events):
+                event.position = first + offset
             table = CaseEvent.__table__  # type: ignore[attr-defined]
+            conn = await session.connection()
             # One executemany for the batch: the relay must not halve ingest throughput.
             await conn.execute(
                 table.update()
                 .where(table.c.id == bindparam("b_id"))
                 .values(position=bindparam("b_pos")),
-                rows,
+                [{"b_id": e.id, "b_pos": e.position} for e in events],
             )
-            position = first + len(ids) - 1
-            state.last_position = position
+            for event in events:
+                session.expunge(event)  # already written above; keep the ORM out of it
+            state.last_position = first + len(events) - 1
             session.add(state)
-        return len(ids)
+            frames = await frames_for(session, events, datetime.now(UTC))
+        return frames
+
+    async def _publish(self, frames: list[Frame]) -> None:
+        await self.bus.publish(frames)
+        now = time.time()
+        for frame in frames:
+            self.metrics.commit_to_publish.observe(max(0.0, now - frame.committed_at.timestamp()))
+        self._published = max(self._published, frames[-1].position)
 
     async def publish_pending(self) -> int:
+        """Publish what is numbered but not recorded as published. Gateways drop what they
+        already have, so publishing twice is harmless; missing a position never is."""
         async with self._publish_lock:
             async with self.db.read() as session:
                 state = (await session.exec(select(StreamState))).one()
-                if state.published_position >= state.last_position:
+                start = max(state.published_position, self._published)
+                if start >= state.last_position:
                     return 0
-                events = await events_between(
-                    session, state.published_position, state.last_position, limit=BATCH
-                )
+                events = await events_between(session, start, state.last_position, limit=BATCH)
                 frames = await frames_for(session, events, datetime.now(UTC))
             if not frames:
                 return 0
-            await self.bus.publish(frames)
-            now = time.time()
-            for frame in frames:
-                self.metrics.commit_to_publish.observe(
-                    max(0.0, now - frame.committed_at.timestamp())
-                )
+            await self._publish(frames)
             async with self.db.transaction() as session:
                 conn = await session.connection()
                 await conn.execute(

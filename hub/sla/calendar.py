@@ -44,12 +44,19 @@ class WorkCalendar:
     extra_workdays: frozenset[date] = frozenset()
     admin_years: frozenset[int] = frozenset()
     unknown_years: set[int] = field(default_factory=set)
+    _days: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def seconds_per_day(self) -> int:
         return sum(w.seconds for w in self.windows)
 
     def is_workday(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day in self.extra_holidays:

@@ -1,0 +1,64 @@
+"""Group commit: many concurrent creates share transactions, and one bad case in a batch
+fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from hub.audit.service import verify_chains
+from hub.auth.service import load_principal
+from hub.cases import actions
+from hub.cases.machine import CaseState
+from hub.cases.models import Case
+from hub.cases.schemas import CaseCreate
+from hub.deps import Hub
+from hub.enums import Source
+from tests.helpers import GRID
+from tests.world import World
+
+
+async def test_concurrent_creates_are_batched_and_each_stands_alone(hub: Hub, world: World) -> None:
+    async with hub.db.read() as session:
+        admin = await load_principal(session, world.user["admin"], None)
+    bodies = [
+        CaseCreate(title=f"并发{i}", grid_code=GRID, category_code=("T01", "G01", None)[i % 3])
+        for i in range(60)
+    ]
+    made = await asyncio.gather(*(actions.create_case(hub, admin, b) for b in bodies))
+    ids = [case.id for case, created in made]
+    assert all(created for _, created in made)
+    assert len(set(ids)) == 60
+    assert [c.title for c, _ in made] == [b.title for b in bodies]  # each got its own case
+    report = await verify_chains(hub.db)
+    assert report.ok and report.cases == 60 and report.events == 40 * 2 + 20
+
+    # A draft that cannot be stored (its creator does not exist) fails only itself.
+    now = hub.clock.now()
+    good = [CaseCreate(title=f"好{i}", grid_code=GRID, category_code="T01") for i in range(5)]
+    bad_case = Case(
+        title="坏",
+        grid_id=world.region[GRID],
+        community_id=1,
+        township_id=1,
+        county_id=1,
+        city_id=1,
+        source=Source.GRID_PATROL,
+        state=CaseState.REPORTED,
+        created_at=now,
+        updated_at=now - timedelta(0),
+        created_by=999_999,
+    )
+    results = await asyncio.gather(
+        hub.writer.submit(bad_case, []),
+        *(actions.create_case(hub, admin, b) for b in good),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], IntegrityError)
+    assert all(isinstance(r, tuple) and r[1] for r in results[1:])
+    with pytest.raises(IntegrityError):
+        await hub.writer.submit(bad_case, [])
+    assert (await verify_chains(hub.db)).cases == 65
