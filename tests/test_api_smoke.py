@@ -28,3 +28,19 @@ async def test_create_county_case_waits_for_leader(
     assert case["state"] == "awaiting_confirmation"
     assert case["whistle_level"] == 3
     assert case["department_id"] == world.dept[("339901", "police")]
+
+
+async def test_create_answers_exactly_the_caseout_shape(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    from hub.cases.schemas import CaseOut
+
+    r = await client.post(
+        "/api/v1/cases",
+        json={"title": "x", "grid_code": "339901001001001", "category_code": "T01"},
+        headers=auth("dispatcher"),
+    )
+    created = r.json()
+    assert CaseOut.model_validate(created).model_dump(mode="json") == created
+    fetched = await client.get(f"/api/v1/cases/{created['id']}", headers=auth("dispatcher"))
+    assert fetched.json() == created
