@@ -70,6 +70,7 @@ class Gateway:
         self.last_seen = 0
         self.lock = asyncio.Lock()  # stream order: deliveries and subscription cut-overs
         self.dirty_regions: set[int] = set()
+        self._event_frames = metrics.frames_sent.labels(type="event")
 
     async def start(self) -> None:
         async with self.db.read() as session:
@@ -119,24 +120,31 @@ class Gateway:
             region_id = frame.case.get(key)
             if isinstance(region_id, int):
                 self.dirty_regions.add(region_id)
+        sent = 0
         for conn in list(self.connections):  # a send may close (and drop) a connection
             if conn.closed or not conn.wants(frame.case):
                 continue
             if conn.buffer is not None:
                 conn.buffer.append(frame)
-            else:
-                self.send(conn, frame.text, "event")
+            elif self._offer(conn, frame.text):
+                sent += 1
+        if sent:
+            self._event_frames.inc(sent)  # once per frame, not once per socket
 
     def send(self, conn: Connection, text: str, kind: str) -> None:
+        if self._offer(conn, text):
+            self.metrics.frames_sent.labels(type=kind).inc()
+
+    def _offer(self, conn: Connection, text: str) -> bool:
         if conn.closed:
-            return
+            return False
         try:
             conn.queue.put_nowait(text)
         except asyncio.QueueFull:
             self.metrics.slow_consumer_closes.inc()
             self.close(conn, CloseCode.SLOW_CONSUMER, "send queue full: reconnect with since")
-            return
-        self.metrics.frames_sent.labels(type=kind).inc()
+            return False
+        return True
 
     def close(self, conn: Connection, code: int, reason: str) -> None:
         if conn.closed:

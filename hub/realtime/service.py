@@ -14,7 +14,7 @@ from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, make_bus
 from hub.realtime.counters import region_counters
-from hub.realtime.gateway import Gateway
+from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode, CountersFrame
 from hub.realtime.relay import Relay
@@ -59,8 +59,15 @@ class Realtime:
             await self.relay.stop()
         await self.bus.stop()
 
-    async def push_counters(self, region_ids: set[int]) -> None:
-        watchers = self.gateway.subscribers_of(region_ids)
+    async def push_counters(self, region_ids: set[int], *, only: Connection | None = None) -> None:
+        """Counters of each region to its watchers — or, for a new subscription, to that one
+        socket only (sending to every watcher on each subscribe made connecting N walls
+        cost N² frames)."""
+        watchers = (
+            {rid: [only] for rid in region_ids}
+            if only is not None
+            else self.gateway.subscribers_of(region_ids)
+        )
         if not watchers:
             return
         now = datetime.now(UTC)

@@ -80,7 +80,7 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
         for frame in held:
             if frame.position > head:
                 gateway.send(conn, frame.text, "event")
-    await hub.realtime.push_counters(set(conn.regions))
+    await hub.realtime.push_counters(set(conn.regions), only=conn)
 
 
 async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
