@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from hub.audit.chain import Break, Link, canonical, check_case, link_hash
+from hub.audit.chain import Break, Link, check_case
 from hub.audit.models import AuditEntry
 from hub.cases.models import Case, CaseEvent
+from hub.cases.timeline import event_hash
 from hub.db import Database
 
 BATCH_CASES = 500
@@ -30,21 +31,7 @@ class VerifyReport:
 
 
 def link_of(event: CaseEvent) -> Link:
-    assert event.id is not None
-    recomputed = link_hash(
-        canonical(
-            case_id=event.case_id,
-            seq=event.seq,
-            type=event.type,
-            actor_id=event.actor_id,
-            actor=event.actor,
-            at=event.at,
-            payload=event.payload,
-            changes=event.changes,
-            prev_hash=event.prev_hash,
-        )
-    )
-    return Link(event.case_id, event.seq, event.hash, event.prev_hash, recomputed)
+    return Link(event.case_id, event.seq, event.hash, event.prev_hash, event_hash(event))
 
 
 async def verify_chains(

@@ -78,9 +78,9 @@ def new_event(
     return event, after
 
 
-def _link(event: CaseEvent, case: Case) -> None:
-    event.prev_hash = case.event_head or GENESIS
-    event.hash = link_hash(
+def event_hash(event: CaseEvent) -> str:
+    """The hash an event's stored content and `prev_hash` call for."""
+    return link_hash(
         canonical(
             case_id=event.case_id,
             seq=event.seq,
@@ -93,6 +93,11 @@ def _link(event: CaseEvent, case: Case) -> None:
             prev_hash=event.prev_hash,
         )
     )
+
+
+def _link(event: CaseEvent, case: Case) -> None:
+    event.prev_hash = case.event_head or GENESIS
+    event.hash = event_hash(event)
     case.event_head = event.hash
 
 
