@@ -62,6 +62,8 @@ async def test_bad_frames_get_errors_or_a_policy_close(live: str, auth: Auth) ->
         assert (await c.recv())["code"] == "bad_message"
         await c.send({"type": "subscribe", "topics": [{"kind": "galaxy"}]})
         assert (await c.recv())["code"] == "bad_message"
+        await c.send({"type": "subscribe", "topics": [{"kind": "case", "key": "9" * 15}]})
+        assert (await c.recv())["code"] == "not_found"  # too large to be an id: no 500
         await c.send({"type": "ping", "nonce": "n1"})
         assert (await c.recv())["nonce"] == "n1"
         await c.ws.send(b"\x00binary")

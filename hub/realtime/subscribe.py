@@ -21,6 +21,7 @@ from hub.org.models import Department
 from hub.realtime.frames import case_view
 from hub.realtime.protocol import Topic
 from hub.regions.models import Region
+from hub.schemas import MAX_ID
 
 SNAPSHOT_MAX_CASES = 2000
 _REGION_WATCHERS = frozenset(
@@ -57,6 +58,8 @@ async def authorize(session: AsyncSession, user: Principal, topic: Topic) -> Gra
         if region is None or not region_in_scope(user, region.code):
             raise NotFound(f"no region {topic.key}")
         return Grant(topic, region=region)
+    if not 1 <= int(topic.key) <= MAX_ID:
+        raise NotFound(f"no {topic.kind} {topic.key}")
     if topic.kind == "case":
         case = await get_case(session, int(topic.key), user)
         return Grant(topic, case_id=case.id)
