@@ -12,9 +12,10 @@ from sqlmodel import select
 from hub.auth.scope import case_scope, case_visible
 from hub.auth.service import load_principal
 from hub.cases.models import Case
+from hub.cases.service import case_view
 from hub.deps import Hub
 from hub.realtime import gateway as gw
-from hub.realtime.frames import Frame, case_view
+from hub.realtime.frames import Frame
 from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.protocol import CloseCode
 from tests.helpers import Api, Auth

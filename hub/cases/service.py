@@ -6,7 +6,8 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from enum import Enum
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
@@ -16,6 +17,8 @@ from hub.auth.scope import case_scope, region_clause
 from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case, CaseEvent
+from hub.cases.schemas import CaseOut
+from hub.clock import SHANGHAI
 from hub.errors import NotFound, Unprocessable
 from hub.regions.service import region_by_code
 
@@ -137,3 +140,22 @@ async def list_cases(
     rows = list((await session.exec(stmt.order_by(*order).limit(limit + 1))).all())
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# The REST shape of a case (CaseOut) minus the per-caller field, built without pydantic:
+# the relay does this for every event it publishes.
+_VIEW_FIELDS = tuple(f for f in CaseOut.model_fields if f not in ("allowed_actions", "overdue"))
+
+
+def case_view(case: Case, now: datetime) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name in _VIEW_FIELDS:
+        value = getattr(case, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(SHANGHAI).isoformat()
+        elif isinstance(value, Enum):
+            value = value.value
+        data[name] = value
+    data["overdue"] = is_overdue(case, now)
+    data["city_id"] = case.city_id  # routing key for city walls (not in the REST shape)
+    return data

@@ -17,10 +17,10 @@ from hub.cases import actions, service
 from hub.cases.machine import Action, CaseState, allowed_actions
 from hub.cases.models import Case
 from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Versioned
+from hub.cases.service import case_view
 from hub.clock import SHANGHAI
 from hub.deps import HubDep
 from hub.errors import Forbidden
-from hub.realtime.frames import case_view
 from hub.schemas import MAX_ID, LocalTime, Page
 
 router = APIRouter(prefix="/cases", tags=["cases"])

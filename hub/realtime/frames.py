@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
 import orjson
@@ -13,8 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.cases.models import Case, CaseEvent
-from hub.cases.schemas import CaseOut
-from hub.cases.service import is_overdue
+from hub.cases.service import case_view
 from hub.clock import SHANGHAI
 
 
@@ -26,25 +24,6 @@ class Frame:
     case: dict[str, Any]
     text: str
     committed_at: datetime
-
-
-# The REST shape of a case (CaseOut) minus the per-caller field, built without pydantic:
-# the relay does this for every event it publishes.
-_VIEW_FIELDS = tuple(f for f in CaseOut.model_fields if f not in ("allowed_actions", "overdue"))
-
-
-def case_view(case: Case, now: datetime) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in _VIEW_FIELDS:
-        value = getattr(case, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(SHANGHAI).isoformat()
-        elif isinstance(value, Enum):
-            value = value.value
-        data[name] = value
-    data["overdue"] = is_overdue(case, now)
-    data["city_id"] = case.city_id  # routing key for city walls (not in the REST shape)
-    return data
 
 
 def event_view(event: CaseEvent) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from hub.auth.scope import case_scope, region_clause, region_in_scope
 from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case
-from hub.cases.service import get_case
+from hub.cases.service import case_view, get_case
 from hub.enums import Role
 from hub.errors import Forbidden, NotFound
 from hub.org.models import Department
-from hub.realtime.frames import case_view
 from hub.realtime.protocol import Topic
 from hub.regions.models import Region
 from hub.schemas import MAX_ID
