@@ -121,7 +121,12 @@ async def _handle_http(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
+_HTTP_CODES = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
 
 
 def install(app: FastAPI) -> None:

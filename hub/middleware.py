@@ -12,7 +12,8 @@ class _TooLarge(Exception):
 
 class BodyLimit:
     """Pure ASGI middleware: refuse request bodies over `max_bytes` with 413, whether the
-    client declared the length or streamed it chunked."""
+    client declared the length or streamed it chunked. (FastAPI's own `max_body_size`
+    answers a declared oversize with an empty body; clients here get the JSON error.)"""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app

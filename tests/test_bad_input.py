@@ -73,6 +73,7 @@ async def test_malformed_json_and_oversized_bodies(
     big = b'{"title": "' + b"x" * 70_000 + b'", "grid_code": "' + GRID.encode() + b'"}'
     r = await client.post("/api/v1/cases", content=big, headers=headers)
     assert r.status_code == 413
+    assert r.json()["error"] == "body_too_large"
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
