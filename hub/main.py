@@ -11,6 +11,7 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from hub import __version__, errors
+from hub.attachments.views import router as attachments_router
 from hub.audit.views import router as audit_router
 from hub.auth.key_views import router as key_router
 from hub.auth.views import router as auth_router
@@ -27,6 +28,8 @@ from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.regions.views import router as regions_router
+from hub.web.pages import router as pages_router
+from hub.web.views import router as screens_router
 
 
 def build_hub(settings: Settings, clock: Clock | None = None) -> Hub:
@@ -72,11 +75,14 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         org_router,
         catalogue_router,
         cases_router,
+        attachments_router,
+        screens_router,
     )
     for router in routers:
         api.include_router(router)
     app.include_router(api)
     app.include_router(realtime_router)
+    app.include_router(pages_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

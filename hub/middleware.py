@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -10,19 +12,39 @@ class _TooLarge(Exception):
     pass
 
 
+# Photo uploads (hub/attachments) carry up to 5 MiB plus the multipart envelope; every other
+# route keeps the small JSON limit. The attachment view checks the photo's own size exactly.
+LARGER_BODIES: tuple[tuple[re.Pattern[str], int], ...] = (
+    (re.compile(r"^/api/v1/cases/\d{1,10}/attachments$"), 5 * 1024 * 1024 + 64 * 1024),
+)
+
+
 class BodyLimit:
     """Pure ASGI middleware: refuse request bodies over `max_bytes` with 413, whether the
     client declared the length or streamed it chunked. (FastAPI's own `max_body_size`
     answers a declared oversize with an empty body; clients here get the JSON error.)"""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Sequence[tuple[re.Pattern[str], int]] = LARGER_BODIES,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = tuple(larger)
+
+    def limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.match(path):
+                return max(limit, self.max_bytes)
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -30,8 +52,8 @@ class BodyLimit:
                 except ValueError:
                     await self._reject(send, 400, "malformed Content-Length")
                     return
-                if declared > self.max_bytes:
-                    await self._reject(send, 413, f"body over {self.max_bytes} bytes")
+                if declared > max_bytes:
+                    await self._reject(send, 413, f"body over {max_bytes} bytes")
                     return
         seen = 0
         rejected = False
@@ -41,11 +63,11 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes and not rejected:
+                if seen > max_bytes and not rejected:
                     # Answer now: frameworks turn errors raised while reading the body into
                     # their own 400, so the 413 must go out before the app can respond.
                     rejected = True
-                    await self._reject(send, 413, f"body over {self.max_bytes} bytes")
+                    await self._reject(send, 413, f"body over {max_bytes} bytes")
                     raise _TooLarge
             return message
 

@@ -1,5 +1,6 @@
 """Imports every table so `SQLModel.metadata` is complete (Alembic and tests use it)."""
 
+from hub.attachments.models import Attachment
 from hub.audit.models import AuditEntry
 from hub.auth.models import ApiKey, User
 from hub.cases.models import Case, CaseEvent
@@ -11,6 +12,7 @@ from hub.regions.models import Region
 
 __all__ = [
     "ApiKey",
+    "Attachment",
     "AuditEntry",
     "Case",
     "CaseEvent",
