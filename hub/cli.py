@@ -1,4 +1,4 @@
-"""`hub serve | migrate | demo | simulate | users`: the operator's entry points."""
+"""`hub serve | worker | migrate | demo | simulate | audit`: the operator's entry points."""
 
 from __future__ import annotations
 
@@ -66,6 +66,15 @@ def _simulate(args: argparse.Namespace) -> int:
     return code
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from workers.timers import run_worker
+
+    code: int = asyncio.run(
+        run_worker(get_settings(), worker_id=args.id, metrics_port=args.metrics_port)
+    )
+    return code
+
+
 def _banner(settings: Settings, host: str, port: int) -> str:
     from hub.demo.accounts import account_lines
 
@@ -126,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--no-migrate", action="store_true")
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run the SLA timers and the outbox relay as a process of their own"
+    )
+    worker.add_argument("--id", help="worker id on claimed rows (default host:pid:random)")
+    worker.add_argument("--metrics-port", type=int, help="serve /metrics on this port")
+    worker.set_defaults(func=_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("revision", nargs="?", default="head")

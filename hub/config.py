@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     timezone: str = "Asia/Shanghai"
     bus_url: str = "memory://"
+    # The SLA timers: in the `hub serve` process (the embedded default) or only in
+    # `hub worker` processes (set false when running those).
+    sla_in_process: bool = True
+    sla_lease_s: float = Field(default=15.0, gt=0, le=3600)  # a claim's lease
+    sla_poll_s: float = Field(default=0.5, gt=0, le=60)  # longest sleep between looks
+    sla_batch: int = Field(default=200, ge=1, le=10_000)
+    sla_audit_every_s: float = Field(default=60.0, gt=0)
     log_level: str = "info"
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from hub.sla.calendar import WorkCalendar
 
 if TYPE_CHECKING:
     from hub.realtime.service import Realtime
+    from hub.sla.engine import SlaEngine
 
 
 @dataclass
@@ -29,13 +30,14 @@ class Hub:
     metrics: Metrics = field(default_factory=Metrics)
     limits: RateLimits = field(init=False)
     realtime: Realtime | None = None  # started by the app's lifespan (or a worker)
+    sla: SlaEngine | None = None  # the timers, when they run in this process
 
     reference: ReferenceCache = field(init=False)
     writer: CaseWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.limits = RateLimits(self.settings, self.clock)
-        self.reference = ReferenceCache(self.db)
+        self.reference = ReferenceCache(self.db, self.calendar)
         self.writer = CaseWriter(self.db, self.committed)
 
     async def aclose(self) -> None:
@@ -46,6 +48,8 @@ class Hub:
         """Events were just committed: let the relay number and publish them now."""
         if self.realtime is not None:
             self.realtime.poke()
+        if self.sla is not None:
+            self.sla.poke()  # a new deadline may be due sooner than the timers' next look
 
 
 def get_hub(request: Request) -> Hub:

@@ -92,3 +92,16 @@ class Role(StrEnum):
     DEPT_STAFF = "dept_staff"
     WALL = "wall"
     AUDITOR = "auditor"
+
+
+class SlaStatus(StrEnum):
+    OK = "ok"
+    WARNING = "warning"  # yellow on the walls
+    BREACHED = "breached"  # red
+
+
+class Supervision(StrEnum):
+    """Who supervises an overdue case (督办)."""
+
+    COUNTY = "county"
+    CITY = "city"

@@ -28,6 +28,8 @@ from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.regions.views import router as regions_router
+from hub.sla.engine import SlaEngine, flag_unknown_years
+from hub.sla.views import router as sla_router
 from hub.web.pages import router as pages_router
 from hub.web.views import router as screens_router
 
@@ -47,12 +49,19 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         if started:
             the_hub.realtime = Realtime(the_hub.db, the_hub.metrics, settings.bus_url)
             await the_hub.realtime.start()
+        timers = the_hub.sla is None and settings.sla_in_process
+        if timers:
+            the_hub.sla = SlaEngine(the_hub)
+            await the_hub.sla.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stall every socket for a few 100 ms.
         gc.freeze()
         try:
             yield
         finally:
+            if timers and the_hub.sla is not None:
+                await the_hub.sla.stop()
+                the_hub.sla = None
             if started and the_hub.realtime is not None:
                 await the_hub.realtime.stop()
                 the_hub.realtime = None
@@ -77,6 +86,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         cases_router,
         attachments_router,
         screens_router,
+        sla_router,
     )
     for router in routers:
         api.include_router(router)
@@ -127,8 +137,8 @@ def _ops_router() -> APIRouter:
         counts = {state: n for state, n in rows}
         for state in OPEN_STATES:
             hub.metrics.open_cases.labels(state=state.value).set(counts.get(state, 0))
-        for year in hub.calendar.unknown_years:
-            hub.metrics.calendar_unknown_year.labels(year=str(year)).set(1)
+        calendar = (await hub.reference.get()).calendar
+        flag_unknown_years(hub, calendar)
         return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return ops

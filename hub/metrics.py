@@ -58,6 +58,37 @@ class Metrics:
             "Stream positions numbered but not yet delivered here",
             registry=self.registry,
         )
+        self.sla_fired = Counter(
+            "hub_sla_fired_total",
+            "Deadline rungs fired, by step and kind (warning, breach, escalation)",
+            ["step", "kind"],
+            registry=self.registry,
+        )
+        self.sla_escalations = Counter(
+            "hub_sla_escalations_total",
+            "Escalation actions taken, by step and action",
+            ["step", "action"],
+            registry=self.registry,
+        )
+        self.sla_lateness = Histogram(
+            "hub_sla_lateness_seconds",
+            "How late a rung fired after its time",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0),
+            registry=self.registry,
+        )
+        self.sla_pending = Gauge(
+            "hub_sla_pending_deadlines", "Deadline rows waiting to fire", registry=self.registry
+        )
+        self.sla_repairs = Counter(
+            "hub_sla_auditor_repairs_total",
+            "Deadline rows the auditor found missing and armed",
+            registry=self.registry,
+        )
+        self.sla_failures = Counter(
+            "hub_sla_failures_total",
+            "Rungs whose firing raised (kept as failed rows)",
+            registry=self.registry,
+        )
         self.calendar_unknown_year = Gauge(
             "hub_calendar_unknown_year",
             "1 for each year counted weekends-only because no holiday schedule is known",

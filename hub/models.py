@@ -9,14 +9,17 @@ from hub.dispatch.models import ReferenceVersion
 from hub.org.models import Department, Post, Staff
 from hub.realtime.models import StreamState
 from hub.regions.models import Region
+from hub.sla.models import CalendarDay, Deadline
 
 __all__ = [
     "ApiKey",
     "Attachment",
     "AuditEntry",
+    "CalendarDay",
     "Case",
     "CaseEvent",
     "CatalogueEntry",
+    "Deadline",
     "Department",
     "Post",
     "ReferenceVersion",

@@ -74,7 +74,9 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 async def hub(db_url: str, clock: FrozenClock) -> AsyncIterator[Hub]:
-    settings = Settings(database_url=db_url, secret_key=SECRET, mode="production")
+    settings = Settings(
+        database_url=db_url, secret_key=SECRET, mode="production", sla_in_process=False
+    )
     the_hub = Hub(settings=settings, db=Database(db_url), clock=clock)
     yield the_hub
     await the_hub.aclose()

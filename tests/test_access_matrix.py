@@ -49,9 +49,11 @@ VISIBLE: dict[str, set[str]] = {
     "staff": {"east_police"},
     "staff_b": {"east_police"},
 }
-CASE_PATHS = {"/api/v1/cases/{case_id}", "/api/v1/cases/{case_id}/events"} | {
-    f"/api/v1/cases/{{case_id}}/{a.value}" for a in Action
-}
+CASE_PATHS = {
+    "/api/v1/cases/{case_id}",
+    "/api/v1/cases/{case_id}/events",
+    "/api/v1/cases/{case_id}/deadlines",
+} | {f"/api/v1/cases/{{case_id}}/{a.value}" for a in Action}
 # Endpoints that are not about one case: who may call them at all.
 OPEN_TO_ALL = {
     ("GET", "/api/v1/auth/me"),
@@ -67,6 +69,8 @@ OPEN_TO_ALL = {
     ("GET", "/api/v1/cases"),
     ("GET", "/api/v1/cases/export.csv"),
     ("PATCH", "/api/v1/staff/{staff_id}/duty"),
+    ("GET", "/api/v1/sla/calendar"),
+    ("GET", "/api/v1/sla/calendar/{year}"),
 }
 BY_PERMISSION = {
     ("POST", "/api/v1/cases"): Permission.CASE_CREATE,
@@ -82,6 +86,7 @@ BY_PERMISSION = {
     ("PUT", "/api/v1/catalogue/{code}"): Permission.CATALOGUE_EDIT,
     ("DELETE", "/api/v1/catalogue/{code}"): Permission.CATALOGUE_EDIT,
     ("PUT", "/api/v1/posts"): Permission.ORG_EDIT,
+    ("PUT", "/api/v1/sla/calendar/{year}"): Permission.CATALOGUE_EDIT,
 }
 UNAUTHENTICATED = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh")}
 

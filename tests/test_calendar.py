@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from hub.enums import Priority, TimeUnit
 from hub.sla.calendar import SHANGHAI, WorkCalendar
-from hub.sla.deadlines import Limit, add_limit, case_deadlines
+from hub.sla.deadlines import Limit, add_limit
 
 
 def cst(text: str) -> datetime:
@@ -58,17 +58,3 @@ def test_unknown_year_falls_back_to_weekends_and_says_so() -> None:
     assert entered.add_work_days(cst("2026-12-31T17:00:00"), 1) == cst("2027-01-04T17:00:00")
     assert not entered.is_workday(date(2027, 1, 1))
     assert entered.unknown_years == set()
-
-
-def test_case_deadlines_from_dispatch() -> None:
-    due = case_deadlines(
-        cst("2026-11-23T10:00:00"),
-        ack=Limit(30, TimeUnit.MINUTES),
-        checkin=Limit(2, TimeUnit.HOURS),
-        resolve=Limit(3, TimeUnit.WORK_DAYS),
-        priority=Priority.NORMAL,
-        calendar=CAL,
-    )
-    assert due.ack_due_at == cst("2026-11-23T10:30:00")
-    assert due.checkin_due_at == cst("2026-11-23T12:00:00")
-    assert due.resolve_due_at == cst("2026-11-26T10:00:00")

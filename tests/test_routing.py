@@ -163,8 +163,10 @@ def test_raising_the_whistle_climbs_tiers_and_confirmation_only_at_level_3(
         decision = route(entry, PLACE, roster, tier=tier)
         if isinstance(decision, Decision):
             assert decision.tier is tier
+            # Level 3 waits for the township leader when the entry asks for it or the
+            # whistle was raised to it from a lower tier.
             assert decision.needs_confirmation == (
-                tier is HandlingTier.COUNTY and entry.needs_confirmation
+                tier is HandlingTier.COUNTY and (entry.needs_confirmation or tier is not entry.tier)
             )
             confirmed = route(entry, PLACE, roster, tier=tier, confirmed=True)
             assert isinstance(confirmed, Decision)

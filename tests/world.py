@@ -28,6 +28,7 @@ from hub.enums import (
 )
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
+from hub.sla.models import SLA_USER
 
 PASSWORD = "test-pass"
 T0 = datetime.fromisoformat("2026-11-23T02:00:00+00:00")  # Monday 10:00 in Shanghai
@@ -151,6 +152,7 @@ async def seed(db: Database) -> None:
             "police_a": person("警A", ("339901", "police"), "339901001", StaffRole.MEMBER),
             "police_b": person("警B", ("339901", "police"), "339901001", StaffRole.MEMBER),
             "police_liaison": person("警联", ("339901", "police"), "339901", StaffRole.LIAISON),
+            "police_leader": person("警长", ("339901", "police"), "339901", StaffRole.LEADER),
             "housing_liaison": person("住联", ("339901", "housing"), "339901", StaffRole.LIAISON),
             "urban_tw_liaison": person(
                 "城联", ("339901001", "urban"), "339901001", StaffRole.LIAISON
@@ -241,7 +243,7 @@ async def load(session: AsyncSession) -> World:
     codes = {rid: code for code, rid in world.region.items()}
     for dept in (await session.exec(select(Department))).all():
         world.dept[(codes[dept.region_id], dept.code)] = dept.id  # type: ignore[assignment]
-    for user in (await session.exec(select(User))).all():
+    for user in (await session.exec(select(User).where(User.username != SLA_USER))).all():
         world.user[user.username] = user.id  # type: ignore[assignment]
     for entry in (await session.exec(select(CatalogueEntry))).all():
         world.entry[entry.code] = entry.id  # type: ignore[assignment]
@@ -249,6 +251,7 @@ async def load(session: AsyncSession) -> World:
         "警A": "police_a",
         "警B": "police_b",
         "警联": "police_liaison",
+        "警长": "police_leader",
         "住联": "housing_liaison",
         "城联": "urban_tw_liaison",
         "网格员": "grid_worker",

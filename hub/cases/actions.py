@@ -27,6 +27,7 @@ from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
 from hub.deps import Hub
 from hub.errors import Conflict, Forbidden, Unprocessable
+from hub.sla.service import planned_for, sync_deadlines
 
 
 def _fingerprint(data: s.CaseCreate) -> str:
@@ -109,7 +110,9 @@ async def _create(
     ctx.record("created", {"source": data.source.value})
     if entry is not None:
         await route_case(ctx, Action.DISPATCH, automatic=True)
-    stored, created = await hub.writer.submit(case, ctx.pending or [])
+    stored, created = await hub.writer.submit(
+        case, ctx.pending or [], planned_for(case, ref.calendar)
+    )
     if not created:
         return _same_request(stored, data), False
     hub.metrics.cases_created.labels(tier=str(stored.tier or "unrouted")).inc()
@@ -141,6 +144,8 @@ async def perform(
                 version=case.version,
                 allowed_actions=[a.value for a in exc.allowed],
             ) from exc
+        # The deadline rows follow the case's clocks in the same transaction.
+        await sync_deadlines(session, case, ref.calendar)
     hub.committed()
     if case.state is CaseState.CLOSED and action is Action.CLOSE:
         hub.metrics.cases_closed.labels(tier=str(case.tier or "unrouted")).inc()

@@ -12,6 +12,8 @@ from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
 from hub.enums import TIER_OF_WHISTLE_LEVEL
 from hub.errors import Conflict, NotFound, Unprocessable
+from hub.sla.ladder import Step
+from hub.sla.service import set_due
 
 
 def _move(ctx: Ctx, action: Action) -> None:
@@ -95,6 +97,7 @@ async def _resolve(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Note)
     _move(ctx, Action.RESOLVE)
     ctx.case.resolved_at = ctx.now
+    set_due(ctx.case, [Step.VERIFY], ctx.ref.calendar)  # the township's clock starts
     ctx.record("resolved", {"note": body.note})
 
 
@@ -109,8 +112,11 @@ async def _reject(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
     _move(ctx, Action.REJECT)
     ctx.case.rework_count += 1
-    ctx.case.resolved_at = None
+    ctx.case.resolved_at = ctx.case.verify_due_at = None
     ctx.case.checked_in_at = None
+    # Rework is a new run of the department's on-site and resolve clocks.
+    ctx.case.clock_started_at = ctx.now
+    set_due(ctx.case, [Step.CHECKIN, Step.RESOLVE], ctx.ref.calendar)
     ctx.record("rejected", {"reason": body.reason, "rework": ctx.case.rework_count})
 
 
@@ -177,6 +183,7 @@ def _clear_assignment(case: Case) -> None:
     case.assigned_staff_id = None
     case.department_id = None
     case.ack_due_at = case.checkin_due_at = case.resolve_due_at = None
+    case.verify_due_at = case.confirm_due_at = case.clock_started_at = None
 
 
 HANDLERS = {

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from hub.cases.machine import CaseState
-from hub.enums import HandlingTier, Priority, Source
+from hub.enums import HandlingTier, Priority, SlaStatus, Source, Supervision
 from hub.types import EnumField, UTCDateTime
 
 
@@ -51,6 +51,16 @@ class Case(SQLModel, table=True):
     ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checkin_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolve_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    verify_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    confirm_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the department's clocks (acknowledge, check in, resolve) last started: dispatch,
+    # or the township rejecting a result for rework.
+    clock_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The escalation ladder as it was when the case was dispatched (see hub.sla.ladder).
+    sla_ladder: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Only ever rises: a case once red stays red on the walls, even after re-routing.
+    sla_status: SlaStatus = EnumField(SlaStatus, default=SlaStatus.OK)
+    supervision: Supervision | None = EnumField(Supervision, default=None)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ from hub.dispatch.service import entry_rule, place_of
 from hub.enums import HandlingTier
 from hub.errors import Conflict, Unprocessable
 from hub.org.models import Staff
-from hub.sla.deadlines import Limit, case_deadlines
+from hub.sla.service import start_clocks
 
 if TYPE_CHECKING:
     from hub.cases.context import Ctx
@@ -76,20 +76,7 @@ async def route_case(
     case.assigned_staff_id = assigned
     case.acknowledged_at = case.checked_in_at = None
     case.dispatched_at = ctx.now
-    if case.state is CaseState.DISPATCHED and entry is not None:
-        # The clock runs from dispatch; a whistle waiting for its leader has none yet.
-        due = case_deadlines(
-            ctx.now,
-            ack=Limit(entry.ack_within, entry.ack_unit),
-            checkin=Limit(entry.checkin_within, entry.checkin_unit),
-            resolve=Limit(entry.resolve_within, entry.resolve_unit),
-            priority=case.priority,
-            calendar=ctx.hub.calendar,
-        )
-        case.ack_due_at, case.checkin_due_at = due.ack_due_at, due.checkin_due_at
-        case.resolve_due_at = due.resolve_due_at
-    else:
-        case.ack_due_at = case.checkin_due_at = case.resolve_due_at = None
+    start_clocks(case, entry, ctx.ref.calendar, ctx.now)
     payload = {
         "action": action.value,
         "decision": asdict(decision),

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.cases.machine import Action, CaseState
-from hub.enums import HandlingTier, Priority, Source
+from hub.enums import HandlingTier, Priority, SlaStatus, Source, Supervision
 from hub.schemas import MAX_ID, LocalTime, Strict
 
 
@@ -116,6 +116,10 @@ class CaseOut(BaseModel):
     ack_due_at: LocalTime | None
     checkin_due_at: LocalTime | None
     resolve_due_at: LocalTime | None
+    verify_due_at: LocalTime | None
+    confirm_due_at: LocalTime | None
+    sla_status: SlaStatus
+    supervision: Supervision | None
     created_at: LocalTime
     updated_at: LocalTime
     dispatched_at: LocalTime | None

@@ -20,6 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
 from hub.db import Database
+from hub.sla.deadlines import Planned
+from hub.sla.service import DEADLINES, new_rows
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 100
@@ -31,6 +33,7 @@ EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
 class Draft:
     case: Case
     events: list[CaseEvent]
+    deadlines: list[Planned]
     future: asyncio.Future[tuple[Case, bool]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -43,12 +46,14 @@ class CaseWriter:
         self._queue: asyncio.Queue[Draft] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, case: Case, events: list[CaseEvent]) -> tuple[Case, bool]:
+    async def submit(
+        self, case: Case, events: list[CaseEvent], deadlines: list[Planned] | None = None
+    ) -> tuple[Case, bool]:
         """Insert a new case with its events; (the case, False) if its idempotency key was
         already used by the same caller — then the earlier case is returned."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="case-writer")
-        draft = Draft(case, events)
+        draft = Draft(case, events, deadlines or [])
         await self._queue.put(draft)
         return await draft.future
 
@@ -104,17 +109,21 @@ class CaseWriter:
             ids = await _next_ids(session, len(fresh))
             case_rows: list[dict[str, Any]] = []
             event_rows: list[dict[str, Any]] = []
+            deadline_rows: list[dict[str, Any]] = []
             for i, case_id in zip(fresh, ids, strict=True):
                 draft = batch[i]
                 draft.case.id = case_id
                 seal(draft.case, draft.events)
                 case_rows.append(_row(CASES, draft.case))
                 event_rows += [_row(EVENTS, e) for e in draft.events]
+                deadline_rows += new_rows(case_id, draft.deadlines)
                 results[i] = (draft.case, True)
             if case_rows:
                 conn = await session.connection()
                 await conn.execute(insert(CASES), case_rows)
                 await conn.execute(insert(EVENTS), event_rows)
+            if deadline_rows:
+                await conn.execute(insert(DEADLINES), deadline_rows)
         return [r for r in results if r is not None]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -39,5 +40,7 @@ class CatalogueEntry(SQLModel, table=True):
     resolve_within: int = Field(gt=0)
     resolve_unit: TimeUnit = EnumField(TimeUnit)
     needs_confirmation: bool = False
+    # Overrides of the default escalation ladder (hub.sla.ladder.LadderOverride as JSON).
+    sla: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")

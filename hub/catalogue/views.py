@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from hub.dispatch.routing import GRID_OFFICE
 from hub.enums import CaseClass, HandlingTier, TimeUnit
 from hub.errors import Conflict, NotFound, Unprocessable
 from hub.schemas import LocalTime, Strict
+from hub.sla.ladder import LadderOverride
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
@@ -36,6 +37,9 @@ class EntryIn(Strict):
     resolve_within: int = Field(gt=0, le=100_000)
     resolve_unit: TimeUnit
     needs_confirmation: bool = False
+    # Changes to the default escalation ladder; cases dispatched under this version
+    # freeze the result (see hub/sla/ladder.py for the defaults).
+    sla: LadderOverride | None = None
 
 
 class EntryCreate(EntryIn):
@@ -63,7 +67,13 @@ class EntryOut(BaseModel):
     resolve_within: int
     resolve_unit: TimeUnit
     needs_confirmation: bool
+    sla: dict[str, Any] | None
     created_at: LocalTime
+
+
+def _columns(body: EntryIn) -> dict[str, Any]:
+    sla = body.sla.model_dump(mode="json", exclude_none=True) if body.sla else None
+    return {**body.model_dump(exclude={"sla"}), "sla": sla}
 
 
 def _check(body: EntryIn) -> None:
@@ -128,7 +138,7 @@ async def create_entry(body: EntryCreate, hub: HubDep, user: CurrentUser) -> Cat
         if await service.history(session, body.code):
             raise Conflict(f"entry {body.code!r} exists; PUT a new version instead")
         entry = CatalogueEntry(
-            **body.model_dump(), version=1, created_at=hub.clock.now(), created_by=user.user_id
+            **_columns(body), version=1, created_at=hub.clock.now(), created_by=user.user_id
         )
         session.add(entry)
     return entry
@@ -150,7 +160,7 @@ async def new_version(code: Code, body: EntryIn, hub: HubDep, user: CurrentUser)
                 session.add(old)
         await session.flush()
         entry = CatalogueEntry(
-            **body.model_dump(),
+            **_columns(body),
             code=code,
             version=versions[-1].version + 1,
             created_at=hub.clock.now(),

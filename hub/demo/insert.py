@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.models import User
@@ -15,15 +15,15 @@ from hub.demo.city import City
 from hub.enums import Tier
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
+from hub.sla.models import SLA_USER
 
 
 async def has_data(session: AsyncSession) -> bool:
-    """Any region or user means someone already set this database up."""
-    for model in (Region, User):
-        count = (await session.exec(select(func.count()).select_from(model))).one()
-        if count:
-            return True
-    return False
+    """Any region or user means someone already set this database up (the SLA engine's
+    own user comes with the schema and does not count)."""
+    regions = (await session.exec(select(func.count()).select_from(Region))).one()
+    users = (await session.exec(select(func.count()).where(col(User.username) != SLA_USER))).one()
+    return bool(regions or users)
 
 
 async def insert_city(

@@ -20,10 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.catalogue.models import CatalogueEntry
 from hub.db import Database
 from hub.dispatch.routing import DeptInfo, Place, PostInfo, Roster
-from hub.enums import DutyStatus, StaffRole, Tier
+from hub.enums import DutyStatus, PostSlot, StaffRole, Tier
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import CODE_LENGTH, Region
 from hub.regions.service import GridPlace
+from hub.sla.calendar import WorkCalendar
+from hub.sla.models import CalendarDay
 
 RECHECK_S = 1.0
 
@@ -38,6 +40,20 @@ class Reference:
     posts: dict[int, tuple[PostInfo, ...]]  # township id -> posts there
     liaisons: dict[int, tuple[tuple[int, int], ...]]  # region id -> (dept, staff) on duty
     grid_workers: dict[int, tuple[int, ...]]  # grid id -> grid workers on duty
+    leaders: dict[int, int]  # department id -> its leader on duty (the ladder's last push)
+    # The working calendar with the admin-entered days: deadlines and routing share it.
+    calendar: WorkCalendar
+
+    def backup_post(self, department_id: int, township_id: int) -> int | None:
+        """The B post's staff of a department in a township, if on duty."""
+        for post in self.posts.get(township_id, ()):
+            if (
+                post.department_id == department_id
+                and post.slot is PostSlot.B
+                and post.duty_status is DutyStatus.ON_DUTY
+            ):
+                return post.staff_id
+        return None
 
     def roster(self, place: Place) -> Roster:
         return Roster(
@@ -62,8 +78,9 @@ async def read_version(session: AsyncSession) -> int:
 
 
 class ReferenceCache:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, calendar: WorkCalendar | None = None) -> None:
         self.db = db
+        self.base_calendar = calendar or WorkCalendar()
         self._ref: Reference | None = None
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
@@ -83,12 +100,12 @@ class ReferenceCache:
             async with self.db.read() as session:
                 version = await read_version(session)
                 if self._ref is None or self._ref.version != version:
-                    self._ref = await _load(session, version)
+                    self._ref = await _load(session, version, self.base_calendar)
             self._checked_at = time.monotonic()
             return self._ref
 
 
-async def _load(session: AsyncSession, version: int) -> Reference:
+async def _load(session: AsyncSession, version: int, base: WorkCalendar) -> Reference:
     regions = (await session.exec(select(Region))).all()
     by_code = {r.code: r for r in regions}
     grids: dict[str, GridPlace] = {}
@@ -117,6 +134,7 @@ async def _load(session: AsyncSession, version: int) -> Reference:
             )
     liaisons: dict[int, list[tuple[int, int]]] = defaultdict(list)
     workers: dict[int, list[int]] = defaultdict(list)
+    leaders: dict[int, int] = {}
     for member in staff.values():
         if member.duty_status is not DutyStatus.ON_DUTY or member.id is None:
             continue
@@ -124,6 +142,9 @@ async def _load(session: AsyncSession, version: int) -> Reference:
             liaisons[dept_region[member.department_id]].append((member.department_id, member.id))
         elif member.role is StaffRole.GRID_WORKER:
             workers[member.region_id].append(member.id)
+        elif member.role is StaffRole.LEADER and member.department_id is not None:
+            leaders.setdefault(member.department_id, member.id)
+    days = (await session.exec(select(CalendarDay))).all()
     return Reference(
         version=version,
         grids=grids,
@@ -133,4 +154,6 @@ async def _load(session: AsyncSession, version: int) -> Reference:
         posts={k: tuple(v) for k, v in posts.items()},
         liaisons={k: tuple(v) for k, v in liaisons.items()},
         grid_workers={k: tuple(v) for k, v in workers.items()},
+        leaders=leaders,
+        calendar=base.with_days(days),
     )

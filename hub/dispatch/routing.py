@@ -173,9 +173,12 @@ def route(
         }[via]
     )
     level = WHISTLE_LEVEL_OF_TIER[target_tier]
-    needs_confirmation = level == 3 and entry.needs_confirmation and not confirmed
+    # A level-3 whistle goes to the county only after the township leader confirms it:
+    # always when it was raised from a lower tier, and for entries that ask for it.
+    raised = target_tier is not entry.tier
+    needs_confirmation = level == 3 and (entry.needs_confirmation or raised) and not confirmed
     if needs_confirmation:
-        reasons.append("a level-3 whistle on this entry waits for the township leader")
+        reasons.append("a level-3 whistle waits for the township leader's confirmation")
     return Decision(
         entry_id=entry.entry_id,
         tier=target_tier,

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -61,12 +62,10 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
-        if day.year in self.admin_years:
-            return day.weekday() < 5
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
-            if day.year not in self.unknown_years:
+            if day.year not in self.admin_years and day.year not in self.unknown_years:
                 self.unknown_years.add(day.year)
                 log.warning(
                     "no holiday schedule for %s: counting weekends only until an admin "
@@ -74,6 +73,12 @@ class WorkCalendar:
                     day.year,
                 )
             return day.weekday() < 5
+
+    def knows(self, year: int) -> bool:
+        """Whether `year`'s holidays are known (to the library or entered by an admin);
+        asking records an unknown year like any deadline falling into it would."""
+        self.is_workday(date(year, 1, 1))
+        return year not in self.unknown_years
 
     def add_work_seconds(self, start: datetime, seconds: int) -> datetime:
         local = start.astimezone(self.tz)
@@ -108,3 +113,22 @@ class WorkCalendar:
             extra_workdays=self.extra_workdays | frozenset(workdays),
             admin_years=self.admin_years | {year},
         )
+
+    def with_days(self, days: Iterable[EnteredDay]) -> WorkCalendar:
+        """A copy with the admin-entered days (a year with any entered day counts as
+        known: its other days follow the weekend rule without a warning)."""
+        entered = list(days)
+        return WorkCalendar(
+            windows=self.windows,
+            tz=self.tz,
+            extra_holidays=self.extra_holidays
+            | frozenset(d.day for d in entered if not d.is_workday),
+            extra_workdays=self.extra_workdays | frozenset(d.day for d in entered if d.is_workday),
+            admin_years=self.admin_years | frozenset(d.year for d in entered),
+        )
+
+
+class EnteredDay(Protocol):
+    day: date
+    is_workday: bool
+    year: int
