@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the OS packages the test suite and benchmarks run for real: PostgreSQL and
-# Redis servers, wrk. Only what is missing is installed; nothing happens when all is there.
+# Redis servers, wrk, and Debian's Chromium (the screen tests drive it; Playwright never
+# downloads a browser) with a CJK font so the screenshots show Chinese. Only what is
+# missing is installed; nothing happens when all is there.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -53,6 +53,7 @@ CASE_PATHS = {
     "/api/v1/cases/{case_id}",
     "/api/v1/cases/{case_id}/events",
     "/api/v1/cases/{case_id}/deadlines",
+    "/api/v1/cases/{case_id}/attachments",
 } | {f"/api/v1/cases/{{case_id}}/{a.value}" for a in Action}
 # Endpoints that are not about one case: who may call them at all.
 OPEN_TO_ALL = {
@@ -71,6 +72,17 @@ OPEN_TO_ALL = {
     ("PATCH", "/api/v1/staff/{staff_id}/duty"),
     ("GET", "/api/v1/sla/calendar"),
     ("GET", "/api/v1/sla/calendar/{year}"),
+    ("GET", "/api/v1/screens/home"),
+    # A region's map and counts: any region inside the caller's scope (tests/test_screens_api.py)
+    ("GET", "/api/v1/screens/map/{code}"),
+    ("GET", "/api/v1/screens/stats/{code}"),
+}
+# Case-scoped beyond the paths above, with their role rules checked in their own tests
+# (tests/test_attachments.py, tests/test_screens_api.py).
+CASE_SCOPED_ELSEWHERE = {
+    ("POST", "/api/v1/cases/{case_id}/attachments"),
+    ("GET", "/api/v1/attachments/{attachment_id}"),
+    ("GET", "/api/v1/screens/cases/{case_id}/routing"),
 }
 BY_PERMISSION = {
     ("POST", "/api/v1/cases"): Permission.CASE_CREATE,
@@ -106,6 +118,7 @@ def test_the_matrix_covers_every_endpoint() -> None:
         OPEN_TO_ALL
         | set(BY_PERMISSION)
         | UNAUTHENTICATED
+        | CASE_SCOPED_ELSEWHERE
         | {("GET", p) for p in CASE_PATHS if not p.endswith(tuple(a.value for a in Action))}
         | {("POST", f"/api/v1/cases/{{case_id}}/{a.value}") for a in Action}
     )
@@ -159,7 +172,7 @@ async def test_case_matrix_finds_no_leak(
             inside = key in VISIBLE[username]
             if (case["id"] in listed) != inside or (case["id"] in exported_ids) != inside:
                 (mismatches if inside else leaks).append(f"{username} list/export {key}")
-            for path in ("", "/events"):
+            for path in ("", "/events", "/attachments"):
                 r = await client.get(f"/api/v1/cases/{case['id']}{path}", headers=headers)
                 expected = 200 if inside else 404
                 if r.status_code != expected:

@@ -17,7 +17,6 @@ const CLOCK = {
   acknowledged: ["checkin_due_at", "acknowledged_at", "case.checkin_due_at"],
   on_site: ["resolve_due_at", "checked_in_at", "case.resolve_due_at"],
 };
-const PUSH_EVENTS = new Set(["dispatched", "transferred", "escalated", "whistle_confirmed", "sla_escalation"]);
 
 const state = { me: null, store: null, cards: new Map(), pushed: new Set(), open: null, departments: new Map() };
 const staffTest = (window.__staff = { alerts: 0, ready: false });
@@ -277,7 +276,10 @@ async function reload() {
   state.touched = touched;
   const page = await api("/cases", { query: { assigned_staff_id: state.me.staff_id, state: MINE, limit: 200 } });
   const ids = new Set(page.items.map((c) => c.id));
-  for (const c of page.items) state.store.apply(c);
+  for (const c of page.items) {
+    state.store.apply(c);
+    if (c.state === "dispatched") state.pushed.add(c.id); // there before the page opened
+  }
   for (const c of state.store.all()) if (!ids.has(c.id) && !touched.has(c.id)) state.store.cases.delete(c.id);
   state.touched = null;
   render();
@@ -289,22 +291,26 @@ function onFrame(frame) {
     reload();
   } else if (frame.type === "tasks") {
     for (const c of frame.tasks) {
-      const isNew = !state.store.get(c.id);
       state.store.apply(c);
-      if (isNew && staffTest.ready) alertNewTask(c);
+      if (staffTest.ready) noticeTask(c);
+      else state.pushed.add(c.id);
     }
     render();
   } else if (frame.type === "event") {
     const c = frame.case;
     state.touched?.add(c.id);
-    const before = state.store.get(c.id);
     state.store.apply(c);
-    if (PUSH_EVENTS.has(frame.event.type) && c.state === "dispatched" && c.assigned_staff_id === state.me.staff_id
-        && (!before || before.state !== "dispatched")) {
-      alertNewTask(c);
-    }
+    noticeTask(c);
     render();
   }
+}
+
+// A case that reaches me in the dispatched state is a pushed task: alert once per
+// dispatch (a case dispatched to me again after leaving that state alerts again).
+function noticeTask(c) {
+  const mine = c.assigned_staff_id === state.me.staff_id;
+  if (mine && c.state === "dispatched") alertNewTask(c);
+  else state.pushed.delete(c.id);
 }
 
 const stream = new Stream({

@@ -28,7 +28,14 @@ const state = {
 };
 
 const charts = {};
-const wallTest = (window.__wall = { frames: 0, ready: false }); // read by the browser tests
+// Read by the browser tests: what the wall holds, without scraping the canvas.
+const wallTest = (window.__wall = {
+  frames: 0,
+  ready: false,
+  openIds: () => state.store.all().filter(inView).map((c) => c.id).sort((a, b) => a - b),
+  counters: () => state.counters.get(state.view),
+  view: () => state.view,
+});
 
 function rem() {
   return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
@@ -117,6 +124,7 @@ async function loadView(code) {
   renderHeader();
   renderCounters();
   renderOverdue();
+  renderLiveTiles();
   await loadStats();
 }
 
@@ -254,6 +262,26 @@ function inView(c) {
   return c[`${region.tier}_id`] === region.id;
 }
 
+// Dispatched but not yet acknowledged, and in hand: counted from the live cases, so the
+// wall shows departments responding the moment they do.
+function renderLiveTiles() {
+  const cases = state.store.all().filter(inView);
+  const values = {
+    awaiting_ack: cases.filter((c) => c.state === "dispatched").length,
+    in_hand: cases.filter((c) => c.state === "acknowledged" || c.state === "on_site").length,
+  };
+  for (const tile of document.querySelectorAll("[data-live]")) {
+    const b = tile.querySelector("b");
+    const text = String(values[tile.dataset.live]);
+    if (b.textContent !== text) {
+      b.textContent = text;
+      tile.classList.remove("changed");
+      void tile.offsetWidth;
+      tile.classList.add("changed");
+    }
+  }
+}
+
 function renderOverdue() {
   const list = document.getElementById("overdue-list");
   const now = Date.now();
@@ -330,6 +358,7 @@ function renderSoon() {
     renderTicker(freshCount);
     freshCount = 0;
     renderOverdue();
+    renderLiveTiles();
   });
 }
 
@@ -338,6 +367,7 @@ function onFrame(frame) {
   switch (frame.type) {
     case "subscribed":
       wallTest.position = frame.position;
+      wallTest.modes = [...(wallTest.modes || []), frame.mode];
       break;
     case "snapshot":
       if (frame.topic.key === state.root) {
@@ -395,6 +425,7 @@ function rerender() {
   renderTrend();
   renderTicker();
   renderOverdue();
+  renderLiveTiles();
   calendarWarning();
 }
 
