@@ -6,11 +6,16 @@ screen switches language. Screenshots at each screen's target size go to docs/sc
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import sqlite3
+import struct
 import uuid
+import zlib
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, Request, expect
+from playwright.async_api import FilePayload, Page, Request, expect
 
 pytest.register_assert_rewrite("tests.browser")  # before the import below: a plugin too
 
@@ -283,7 +288,6 @@ async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -
     await expect(console.locator("#detail h3")).to_be_visible()
     await expect(console.locator("#chain-status")).to_have_attribute("data-ok", "true")
     await _fits(console)
-    await console.screenshot(path=SCREENS_DIR / "console-1920x1080.png")
 
     staff = await open_screen(
         "staff", "/staff", width=360, height=640, is_mobile=True, has_touch=True
@@ -292,5 +296,119 @@ async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -
     width = await staff.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
     await staff.screenshot(path=SCREENS_DIR / "staff-360x640.png")
-    for name in ("wall-1920x1080", "wall-3840x2160", "console-1920x1080", "staff-360x640"):
+    for name in ("wall-1920x1080", "wall-3840x2160", "staff-360x640"):
         assert (SCREENS_DIR / f"{name}.png").stat().st_size > 10_000
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny) PNG, so the browser can preview it too."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xcc\x33\x33" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_staff_checks_in_with_location_and_resolves_with_a_photo(
+    live: LiveHub, open_screen: Opener
+) -> None:
+    made = (await _make_cases(live, 1, "photo"))[0]
+    staff = await open_screen(
+        "staff",
+        "/staff",
+        width=360,
+        height=640,
+        is_mobile=True,
+        has_touch=True,
+        permissions=["geolocation"],
+        geolocation={"latitude": 23.31, "longitude": 113.05},
+    )
+    await wait_live(staff, "__staff")
+    card = staff.locator(f"[data-case-id='{made['id']}']")
+    await card.locator("[data-act=ack]").click()
+    await expect(card.locator("[data-act=checkin]")).to_be_visible()
+    await card.locator("[data-act=checkin]").click()
+    await expect(card).to_have_attribute("data-state", "on_site")
+    await card.locator("[data-act=resolve]").click()
+    await card.locator("textarea[name=note]").fill("信号灯已修复，现场恢复通行")
+    photo_file: FilePayload = {"name": "site.png", "mimeType": "image/png", "buffer": _png()}
+    await card.locator("input[type=file]").set_input_files(files=[photo_file])
+    await expect(card.locator("img.preview")).to_be_visible()
+    await card.locator("button[type=submit]").click()
+    await expect(card).to_have_attribute("data-state", "resolved")
+
+    events = (await live.call("dispatcher", "GET", f"/cases/{made['id']}/events")).json()
+    checked_in = next(e for e in events if e["type"] == "checked_in")
+    assert (checked_in["payload"]["lat"], checked_in["payload"]["lon"]) == (23.31, 113.05)
+    resolved = next(e for e in events if e["type"] == "resolved")
+    assert resolved["payload"]["note"] == "信号灯已修复，现场恢复通行"
+    photos = (await live.call("dispatcher", "GET", f"/cases/{made['id']}/attachments")).json()
+    assert [(p["content_type"], p["size_bytes"]) for p in photos] == [("image/png", len(_png()))]
+
+    # The dispatcher sees the photo with the case, to verify it.
+    console = await open_screen("dispatcher", "/console")
+    await wait_live(console, "__console")
+    await console.keyboard.press("3")  # the "to verify" queue
+    await console.locator(f"#case-{made['id']}").click()
+    photo = console.locator(".photos img")
+    await expect(photo).to_have_attribute("src", re.compile(r"^blob:"))
+    assert await photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 4
+    assert staff.errors == [] and console.errors == []  # type: ignore[attr-defined]
+
+
+async def test_the_console_shows_a_tampered_timeline_as_broken(
+    live: LiveHub, open_screen: Opener
+) -> None:
+    made = (await _make_cases(live, 1, "tamper"))[0]
+    console = await open_screen("dispatcher", "/console")
+    await wait_live(console, "__console")
+    await console.keyboard.press("2")  # dispatched cases are with the departments
+    await console.locator(f"#case-{made['id']}").click()
+    status = console.locator("#chain-status")
+    await expect(status).to_have_attribute("data-ok", "true")
+    await expect(status).to_contain_text("2")  # created and dispatched
+
+    # Someone with database access rewrites what the dispatch said.
+    with sqlite3.connect(live.db_path) as db:
+        db.execute(
+            "UPDATE case_events SET payload = ? WHERE case_id = ? AND seq = 2",
+            (json.dumps({"note": "改过的"}), made["id"]),
+        )
+    await console.keyboard.press("Escape")
+    await console.locator(f"#case-{made['id']}").click()
+    await expect(status).to_have_attribute("data-ok", "false")
+    await expect(status).to_contain_text("第 2 条")
+
+
+async def test_console_previews_routing_then_dispatches_from_the_keyboard(
+    live: LiveHub, open_screen: Opener
+) -> None:
+    r = await live.call(
+        "dispatcher", "POST", "/cases", json={"title": "无类别的来电 E2E", "grid_code": GRID}
+    )
+    assert r.status_code == 201
+    case_id = r.json()["id"]
+    console = await open_screen("dispatcher", "/console")
+    await wait_live(console, "__console")
+    await console.keyboard.press("1")
+    await console.locator(f"#case-{case_id}").click()
+    suggestion = console.locator("#suggestion")
+    await expect(suggestion).to_contain_text("没有可用的事项类别")
+    await console.fill("#preview-category", CATEGORY)
+    await console.keyboard.press("Tab")
+    await expect(suggestion.locator("ol li")).to_have_count(3)
+    await expect(suggestion).to_contain_text("A岗在岗，通知A岗")
+    await console.screenshot(path=SCREENS_DIR / "console-1920x1080.png")
+    await console.locator("#actions [data-action=dispatch]").click()
+    assert await console.input_value("#action-form input[name=category_code]") == CATEGORY
+    await console.keyboard.press("Control+Enter")
+    await expect(console.locator("#detail-state")).to_have_attribute("data-state", "dispatched")
+    await expect(console.locator(".timeline li[data-type=dispatched]")).to_have_count(1)

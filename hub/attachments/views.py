@@ -79,6 +79,7 @@ def _may_upload(user: Principal) -> bool:
     status_code=201,
     response_model=AttachmentOut,
     responses={
+        400: {"description": "the body is not parseable multipart/form-data"},
         413: {"description": "the photo is over the size limit (5 MiB)"},
         415: {"description": "not a JPEG, PNG or WebP image (judged by its bytes)"},
     },

@@ -188,12 +188,33 @@ function renderSuggestion(s) {
   else if (!s.decided) box.append(h("p", {}, t("console.suggestion.none", { reason: reasonLabel(s.reason) })));
   else {
     box.append(
-      h("p", {}, h("span", { class: `badge lv-${s.whistle_level}` }, levelLabel(s.whistle_level)), " ",
+      h("p", {}, s.entry ? `${s.entry.code} ${nameOf(s.entry)} → ` : "",
+        h("span", { class: `badge lv-${s.whistle_level}` }, levelLabel(s.whistle_level)), " ",
         s.department ? nameOf(s.department) : "", s.staff ? ` · ${s.staff.name}` : ""),
       h("ol", {}, ...s.reasons.map((r) => h("li", {}, reasonLabel(r)))),
     );
   }
+  // Try another category before dispatching: the dispatch form then uses it.
+  const pick = h("input", {
+    list: "dl-preview", id: "preview-category", value: s.entry ? s.entry.code : "",
+    "aria-label": t("console.suggestion.try"), placeholder: t("console.suggestion.try"),
+  });
+  pick.addEventListener("change", () => previewCategory(pick.value.trim()));
+  box.append(h("label", { class: "row" }, pick), h("datalist", { id: "dl-preview" },
+    ...state.catalogue.map((e) => h("option", { value: e.code }, `${e.name_zh} ${e.pinyin}`))));
   return box;
+}
+
+async function previewCategory(code) {
+  if (!state.detail || !state.catalogue.some((e) => e.code === code)) return;
+  const id = state.detail.case.id;
+  try {
+    state.detail.suggestion = await api(`/screens/cases/${id}/routing`, { query: { category_code: code } });
+  } catch (err) {
+    state.detail.suggestion = { error: err.message };
+  }
+  state.detail.preview = code;
+  renderDetail();
 }
 
 function renderActions(c) {
@@ -225,7 +246,8 @@ function field(c, spec) {
   if (name === "category_code") {
     const list = h("datalist", { id: "dl-category" },
       ...state.catalogue.map((e) => h("option", { value: e.code }, `${e.name_zh} ${e.pinyin}`)));
-    return h("label", {}, t("console.f.category"), h("input", { name, required, list: "dl-category", value: c.category_code || "" }), list);
+    const value = (state.detail && state.detail.preview) || c.category_code || "";
+    return h("label", {}, t("console.f.category"), h("input", { name, required, list: "dl-category", value }), list);
   }
   if (name === "department_id") {
     const depts = [...state.departments.values()].filter((d) => d.region_id === c.county_id || d.region_id === c.township_id);

@@ -72,6 +72,7 @@ const zh = {
   "console.created": "已创建案件 #{id}",
   "console.suggestion": "派遣建议",
   "console.suggestion.none": "无法自动派遣：{reason}",
+  "console.suggestion.try": "按类别预览派遣",
   "console.timeline": "案件时间线",
   "console.chain.ok": "哈希链校验通过（{n} 条事件）",
   "console.chain.broken": "哈希链断裂：第 {seq} 条，{reason}",
@@ -210,6 +211,7 @@ const en = {
   "console.created": "Case #{id} created",
   "console.suggestion": "Routing suggestion",
   "console.suggestion.none": "Cannot route automatically: {reason}",
+  "console.suggestion.try": "Preview routing for a category",
   "console.timeline": "Timeline",
   "console.chain.ok": "Hash chain verified ({n} events)",
   "console.chain.broken": "Hash chain broken at event {seq}: {reason}",
@@ -376,6 +378,8 @@ const REASONS = [
   [/^no post on duty; the department liaison is notified$/, () => "无人在岗，通知部门联络员"],
   [/^no post or liaison: the department must assign someone$/, () => "无岗位或联络员，需部门指派"],
   [/^a level-3 whistle on this entry waits for the township leader$/, () => "该事项三级哨需街乡主要领导确认"],
+  [/^no usable category: a dispatcher must classify the case$/, () => "没有可用的事项类别：需调度员先分类"],
+  [/^no (\S+) department at the (\w+) tier for this place$/, (m) => `本地没有${tierZh(m[2])}的 ${m[1]} 部门`],
 ];
 
 function tierZh(tier) {

@@ -249,8 +249,8 @@ function renderTrend() {
       axisLabel: { color: "#8fb3d6", fontSize: 0.8 * r },
     },
     series: [
-      { name: t("wall.trend.created"), type: "line", smooth: true, symbolSize: 0.4 * r, data: hours.map((x) => x.created), itemStyle: { color: "#3fa9f5" }, areaStyle: { opacity: 0.15 } },
-      { name: t("wall.trend.closed"), type: "line", smooth: true, symbolSize: 0.4 * r, data: hours.map((x) => x.closed), itemStyle: { color: "#2ecc71" } },
+      { name: t("wall.trend.created"), type: "bar", barGap: "10%", data: hours.map((x) => x.created), itemStyle: { color: "#3fa9f5" } },
+      { name: t("wall.trend.closed"), type: "bar", data: hours.map((x) => x.closed), itemStyle: { color: "#2ecc71" } },
     ],
   });
 }
