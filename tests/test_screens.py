@@ -268,6 +268,15 @@ async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -
         await wall.wait_for_timeout(800)  # charts finish their entry animation
         await _fits(wall)
         await wall.screenshot(path=SCREENS_DIR / f"{name}.png")
+    # The holiday-schedule banner says exactly what the SLA calendar reports.
+    calendar = (await live.call("wall", "GET", "/sla/calendar")).json()
+    banner = wall.locator("#calendar-banner")
+    if calendar["fallback_years"]:
+        await expect(banner).to_be_visible()
+        for year in calendar["fallback_years"]:
+            await expect(banner).to_contain_text(str(year))
+    else:
+        await expect(banner).to_be_hidden()
     county = await open_screen("wall", "/wall", width=1920, height=1080)
     await wait_live(county, "__wall")
     # Drill down city -> county -> township and back up, by the map and the breadcrumb.

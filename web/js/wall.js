@@ -309,7 +309,8 @@ function tickerText(item) {
   if (item.type.startsWith("sla_") && p.step) extra = ` · ${stepLabel(p.step)}`;
   if (item.type === "sla_escalation" && p.action) extra += ` → ${rungLabel(p.action)}`;
   const dept = c.department_id ? state.departments.get(c.department_id) : null;
-  return `#${c.id} ${c.title}${dept ? ` · ${nameOf(dept)}` : ""}${extra}`;
+  const supervised = c.supervision ? ` · ${t(`case.supervision.${c.supervision}`)}` : "";
+  return `#${c.id} ${c.title}${dept ? ` · ${nameOf(dept)}` : ""}${extra}${supervised}`;
 }
 
 function renderTicker(fresh = 0) {
@@ -324,8 +325,9 @@ function renderTicker(fresh = 0) {
     ...items.slice(0, 30).map((item, i) => {
       const current = state.store.get(item.case.id) || item.case;
       const hot = item.type === "sla_breach" || isOverdue(current, now);
+      const warn = !hot && (item.type === "sla_warning" || current.sla_status === "warning");
       return h("li", {
-        class: `kind-${tickerKind(item.type)}${hot ? " flash" : ""}${i < fresh ? " fresh" : ""}`,
+        class: `kind-${tickerKind(item.type)}${hot ? " flash" : ""}${warn ? " warn" : ""}${i < fresh ? " fresh" : ""}`,
         dataset: { caseId: item.case.id, type: item.type },
       },
       h("span", { class: "when" }, fmtTime(item.at)),
