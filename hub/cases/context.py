@@ -37,6 +37,7 @@ class Ctx:
             actor=self.actor.actor,
             at=self.now,
             payload=payload,
+            detached=self.pending is not None,
         )
         if self.pending is not None:
             self.pending.append(event)

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Row, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,7 +49,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     return and_(col(Case.state).in_(OPEN_STATES), col(Case.resolve_due_at) < now)
 
 
-def is_overdue(case: Case, now: datetime) -> bool:
+def is_overdue(case: Case | Row[Any], now: datetime) -> bool:
     return (
         case.state in OPEN_STATES and case.resolve_due_at is not None and case.resolve_due_at < now
     )
@@ -145,9 +145,12 @@ async def list_cases(
 # The REST shape of a case (CaseOut) minus the per-caller field, built without pydantic:
 # the relay does this for every event it publishes.
 _VIEW_FIELDS = tuple(f for f in CaseOut.model_fields if f not in ("allowed_actions", "overdue"))
+# The columns `case_view` reads: a plain row of just these will do.
+VIEW_COLUMNS = (*_VIEW_FIELDS, "city_id")
 
 
-def case_view(case: Case, now: datetime) -> dict[str, Any]:
+def case_view(case: Case | Row[Any], now: datetime) -> dict[str, Any]:
+    """A case's wire shape, from its row object or a plain row of the cases table."""
     data: dict[str, Any] = {}
     for name in _VIEW_FIELDS:
         value = getattr(case, name)

@@ -115,7 +115,7 @@ class CaseWriter:
                 draft.case.id = case_id
                 seal(draft.case, draft.events)
                 case_rows.append(_row(CASES, draft.case))
-                event_rows += [_row(EVENTS, e) for e in draft.events]
+                event_rows += [event_row(e) for e in draft.events]
                 deadline_rows += new_rows(case_id, draft.deadlines)
                 results[i] = (draft.case, True)
             if case_rows:
@@ -145,6 +145,10 @@ async def _next_ids(session: AsyncSession, n: int) -> list[int]:
         {"n": n},
     )
     return [int(r[0]) for r in rows]
+
+
+def event_row(event: CaseEvent) -> dict[str, Any]:
+    return _row(EVENTS, event)
 
 
 def _row(table: Table, obj: object) -> dict[str, Any]:

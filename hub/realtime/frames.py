@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlmodel import col, select
+from sqlalchemy import Row, Select, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.cases.models import Case, CaseEvent
-from hub.cases.service import case_view
+from hub.cases.service import VIEW_COLUMNS, case_view
 from hub.clock import SHANGHAI
 
 
@@ -26,7 +26,39 @@ class Frame:
     committed_at: datetime
 
 
-def event_view(event: CaseEvent) -> dict[str, Any]:
+@dataclass(slots=True)
+class StoredEvent:
+    """An event read as a plain row: the relay and replays read thousands, and building
+    ORM objects for them cost more than everything else they do."""
+
+    id: int
+    case_id: int
+    seq: int
+    type: str
+    actor: str
+    at: datetime
+    payload: dict[str, Any]
+    position: int | None
+
+
+_EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_COLUMNS = [_EVENTS.c[f.name] for f in fields(StoredEvent)]
+_VIEWED = [_CASES.c[name] for name in VIEW_COLUMNS]  # not the ladder's JSON, say
+
+
+async def _stored(session: AsyncSession, stmt: Select[Any]) -> list[StoredEvent]:
+    conn = await session.connection()
+    return [StoredEvent(*row) for row in await conn.execute(stmt)]
+
+
+async def unpositioned(session: AsyncSession, *, limit: int) -> list[StoredEvent]:
+    """Committed events still waiting for a stream position, oldest first."""
+    stmt = select(*_COLUMNS).where(_EVENTS.c.position.is_(None)).order_by(_EVENTS.c.id)
+    return await _stored(session, stmt.limit(limit))
+
+
+def event_view(event: StoredEvent) -> dict[str, Any]:
     return {
         "id": event.id,
         "case_id": event.case_id,
@@ -39,12 +71,16 @@ def event_view(event: CaseEvent) -> dict[str, Any]:
 
 
 async def frames_for(
-    session: AsyncSession, events: Sequence[CaseEvent], now: datetime
+    session: AsyncSession, events: Sequence[StoredEvent], now: datetime
 ) -> list[Frame]:
     """Frames for positioned events, in position order. The case is attached as stored
     now: its version tells a client whether it is newer than what it has."""
     ids = {e.case_id for e in events}
-    cases = {c.id: c for c in (await session.exec(select(Case).where(col(Case.id).in_(ids)))).all()}
+    conn = await session.connection()
+    cases: dict[int, Row[Any]] = {}
+    if ids:
+        for row in await conn.execute(select(*_VIEWED).where(_CASES.c.id.in_(ids))):
+            cases[row.id] = row
     frames = []
     views: dict[int, dict[str, Any]] = {}  # one view per case, shared by its events' frames
     for event in sorted(events, key=lambda e: e.position or 0):
@@ -62,11 +98,7 @@ async def frames_for(
 
 async def events_between(
     session: AsyncSession, after: int, upto: int, *, limit: int = 1000
-) -> list[CaseEvent]:
-    stmt = (
-        select(CaseEvent)
-        .where(col(CaseEvent.position) > after, col(CaseEvent.position) <= upto)
-        .order_by(col(CaseEvent.position))
-        .limit(limit)
-    )
-    return list((await session.exec(stmt)).all())
+) -> list[StoredEvent]:
+    position = _EVENTS.c.position
+    stmt = select(*_COLUMNS).where(position > after, position <= upto).order_by(position)
+    return await _stored(session, stmt.limit(limit))

@@ -20,7 +20,7 @@ from hub.cases.models import CaseEvent
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, BusUnavailable
-from hub.realtime.frames import Frame, events_between, frames_for
+from hub.realtime.frames import Frame, events_between, frames_for, unpositioned
 from hub.realtime.models import StreamState
 
 log = logging.getLogger(__name__)
@@ -90,16 +90,7 @@ class Relay:
             state = (
                 await session.exec(select(StreamState).where(StreamState.id == 1).with_for_update())
             ).one()
-            events = list(
-                (
-                    await session.exec(
-                        select(CaseEvent)
-                        .where(col(CaseEvent.position).is_(None))
-                        .order_by(col(CaseEvent.id))
-                        .limit(BATCH)
-                    )
-                ).all()
-            )
+            events = await unpositioned(session, limit=BATCH)
             if self._published > state.published_position:
                 state.published_position = min(self._published, state.last_position)
                 session.add(state)
@@ -117,8 +108,6 @@ class Relay:
                 .values(position=bindparam("b_pos")),
                 [{"b_id": e.id, "b_pos": e.position} for e in events],
             )
-            for event in events:
-                session.expunge(event)  # already written above; keep the ORM out of it
             state.last_position = first + len(events) - 1
             session.add(state)
             frames = await frames_for(session, events, datetime.now(UTC))

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
 from hub.deps import Hub
-from hub.sla.service import sync_deadlines
+from hub.sla.service import sync_cases
 
 PAGE = 500
 
@@ -40,8 +40,7 @@ async def audit_open_cases(hub: Hub) -> int:
                 .with_for_update(skip_locked=True)
             )
             cases = list((await session.exec(stmt)).all())
-            for case in cases:
-                repaired += (await sync_deadlines(session, case, calendar)).inserted
+            repaired += (await sync_cases(session, cases, calendar)).inserted
         if len(cases) < PAGE:
             break
         assert cases[-1].id is not None

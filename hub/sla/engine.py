@@ -19,27 +19,30 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, insert, or_, update
 from sqlmodel import col, select
 
 from hub.auth.models import User
 from hub.auth.service import Principal
 from hub.cases.context import Ctx
-from hub.cases.service import lock_case
+from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import snapshot
+from hub.cases.writer import EVENTS, event_row
 from hub.deps import Hub
 from hub.sla.actions import fire_rung
 from hub.sla.auditor import audit_open_cases
 from hub.sla.calendar import WorkCalendar
 from hub.sla.ladder import Rung
 from hub.sla.models import SLA_USER, Deadline, DeadlineStatus
-from hub.sla.service import ladder_of, planned_for, sync_deadlines
+from hub.sla.service import ladder_of, planned_for, sync_cases
 
 log = logging.getLogger(__name__)
+COALESCE_S = 0.02  # lateness traded for batches: rungs due within this go together
 
 
 @dataclass
@@ -61,6 +64,8 @@ class SlaEngine:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._scheduler: AsyncIOScheduler | None = None
+        # Told the rows that fired, after their commit (benchmarks stamp them here).
+        self.on_fired: Callable[[list[Deadline]], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -124,7 +129,9 @@ class SlaEngine:
                 if nxt is not None:
                     ahead = (nxt - self.hub.clock.now()).total_seconds()
                     # Due but not claimable (another worker holds it): look again later.
-                    delay = self.poll_s if ahead <= 0 and done.fired == 0 else ahead
+                    # Otherwise wake a moment after the next rung is due, so that rungs
+                    # due close together go in one batch rather than one by one.
+                    delay = self.poll_s if ahead <= 0 and done.fired == 0 else ahead + COALESCE_S
                     delay = max(0.0, min(self.poll_s, delay))
             except Exception:
                 log.exception("SLA timer tick failed; retrying")
@@ -179,6 +186,7 @@ class SlaEngine:
         try:
             return await self._fire(token, ids)
         except Exception:
+            log.warning("SLA batch of %d failed; firing its rows alone", len(ids), exc_info=True)
             if len(ids) == 1:
                 await self._mark_failed(token, ids[0])
                 return Fired(failed=1)
@@ -197,8 +205,8 @@ class SlaEngine:
         principal = await self.principal()
         result = Fired()
         done: list[tuple[Deadline, Rung, float]] = []
+        events: list[CaseEvent] = []
         async with hub.db.transaction() as session:
-            # Case order = lock order, so two workers' batches cannot deadlock.
             stmt = (
                 select(Deadline)
                 .where(
@@ -211,29 +219,52 @@ class SlaEngine:
             )
             rows = list((await session.exec(stmt)).all())
             result.skipped = len(ids) - len(rows)
+            case_ids = sorted({r.case_id for r in rows})
+            cases: dict[int | None, Case] = {}
+            moved: set[int] = set()
+            stale: set[int] = set()
+            if case_ids:
+                # Cases locked in id order, so two workers' batches cannot deadlock.
+                locked = select(Case).where(col(Case.id).in_(case_ids)).order_by(col(Case.id))
+                cases = {c.id: c for c in (await session.exec(locked.with_for_update())).all()}
             for row in rows:
-                if row.status is not DeadlineStatus.PENDING:
-                    result.skipped += 1  # an earlier rung of this batch stopped its clock
-                    continue
-                case = await lock_case(session, row.case_id, principal)
+                case = cases[row.case_id]
                 now = hub.clock.now()
                 ladder = ladder_of(case)
                 planned = {p.key: p for p in planned_for(case, ref.calendar)}
                 p = planned.get((row.step, row.rung, row.started_at))
-                if ladder is None or p is None or p.fire_at > now:
-                    # Not due after all: its clock stopped, or the calendar moved it.
-                    await sync_deadlines(session, case, ref.calendar)
+                if (
+                    row.status is not DeadlineStatus.PENDING  # an earlier rung stopped it
+                    or ladder is None
+                    or p is None  # its clock stopped
+                    or p.fire_at > now  # a corrected calendar moved it later
+                ):
                     result.skipped += 1
+                    stale.add(row.case_id)
                     continue
-                ctx = Ctx(hub, session, principal, case, now, snapshot(case), ref)
+                ctx = Ctx(hub, session, principal, case, now, snapshot(case), ref, events)
                 rung = ladder.rungs[row.rung]
+                clocks = clock_inputs(case)
                 await fire_rung(ctx, row, rung)
+                if clock_inputs(case) != clocks:
+                    moved.add(row.case_id)  # e.g. a raised whistle: new clocks, new rows
                 row.status, row.fired_at, row.fired_by = DeadlineStatus.FIRED, now, self.worker_id
                 session.add(row)
-                await sync_deadlines(session, case, ref.calendar)
                 done.append((row, rung, (now - row.fire_at).total_seconds()))
                 result.fired += 1
-        hub.committed()
+            if events:
+                # One multi-row insert: the ORM sent one INSERT per event here.
+                conn = await session.connection()
+                await conn.execute(insert(EVENTS), [event_row(e) for e in events])
+            if moved or stale:
+                # The rows follow the cases' clocks. Most rungs only mark their case (the
+                # fired row is already marked): re-planning every case cost a fifth.
+                again = [cases[i] for i in sorted(moved | stale)]
+                await sync_cases(session, again, ref.calendar)
+        if hub.realtime is not None:
+            hub.realtime.poke()  # not hub.committed(): that would wake these timers again
+        if self.on_fired is not None and done:
+            self.on_fired([row for row, _, _ in done])
         m = hub.metrics
         for row, rung, late_s in done:
             m.sla_lateness.observe(max(0.0, late_s))
@@ -289,3 +320,15 @@ def flag_unknown_years(hub: Hub, calendar: WorkCalendar) -> list[int]:
         unknown = y in calendar.unknown_years
         hub.metrics.calendar_unknown_year.labels(year=str(y)).set(1 if unknown else 0)
     return sorted(calendar.unknown_years)
+
+
+def clock_inputs(case: Case) -> tuple[object, ...]:
+    """What a case's deadline rows are planned from (with the calendar)."""
+    return (
+        case.state,
+        case.priority,
+        case.dispatched_at,
+        case.clock_started_at,
+        case.resolved_at,
+        case.sla_ladder,
+    )

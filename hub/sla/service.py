@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,7 +34,19 @@ RowKey = tuple[str, int, datetime]
 
 
 def ladder_of(case: Case) -> Ladder | None:
-    return ladder_from_json(case.sla_ladder) if case.sla_ladder else None
+    if not case.sla_ladder:
+        return None
+    # A handful of distinct ladders serve every case: parse each once.
+    key = orjson.dumps(case.sla_ladder, option=orjson.OPT_SORT_KEYS)
+    ladder = _LADDERS.get(key)
+    if ladder is None:
+        if len(_LADDERS) > 1_000:
+            _LADDERS.clear()
+        ladder = _LADDERS[key] = ladder_from_json(case.sla_ladder)
+    return ladder
+
+
+_LADDERS: dict[bytes, Ladder] = {}
 
 
 def planned_for(case: Case, calendar: WorkCalendar) -> list[Planned]:
@@ -120,14 +133,38 @@ def reconcile(
 
 
 async def sync_deadlines(session: AsyncSession, case: Case, calendar: WorkCalendar) -> SyncResult:
-    assert case.id is not None
-    rows = (await session.exec(select(Deadline).where(Deadline.case_id == case.id))).all()
-    missing, changed, result = reconcile(case.id, planned_for(case, calendar), rows)
-    session.add_all(changed)
-    if missing:
+    return await sync_cases(session, [case], calendar)
+
+
+async def sync_cases(
+    session: AsyncSession,
+    cases: Sequence[Case],
+    calendar: WorkCalendar,
+    rows: Sequence[Deadline] | None = None,
+) -> SyncResult:
+    """One query for all the cases' rows (or `rows`, already loaded: all of these cases'
+    rows), one multi-row insert for what is missing."""
+    ids = [c.id for c in cases if c.id is not None]
+    if rows is None:
+        stmt = select(Deadline).where(col(Deadline.case_id).in_(ids))
+        rows = (await session.exec(stmt)).all() if ids else []
+    by_case: dict[int, list[Deadline]] = {i: [] for i in ids}
+    for row in rows:
+        by_case.setdefault(row.case_id, []).append(row)
+    total = SyncResult()
+    inserts: list[dict[str, Any]] = []
+    for case in cases:
+        assert case.id is not None
+        missing, changed, result = reconcile(case.id, planned_for(case, calendar), by_case[case.id])
+        session.add_all(changed)
+        inserts += new_rows(case.id, missing)
+        total.inserted += result.inserted
+        total.cancelled += result.cancelled
+        total.moved += result.moved
+    if inserts:
         conn = await session.connection()
-        await conn.execute(DEADLINES.insert(), new_rows(case.id, missing))
-    return result
+        await conn.execute(DEADLINES.insert(), inserts)
+    return total
 
 
 async def case_deadlines(session: AsyncSession, case_id: int) -> list[Deadline]:
