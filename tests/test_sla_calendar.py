@@ -68,6 +68,7 @@ async def test_unknown_year_is_flagged_then_entered_and_deadlines_move(
         (2027, {"holidays": ["2026-12-31"]}, 422, "holidays"),
         (2027, {"holidays": ["2027-01-01"], "workdays": ["2027-01-01"]}, 422, "workdays"),
         (2027, {"holidays": ["not a date"]}, 422, None),
+        (2027, {"workdays": ["2027-02-06", "2027-02-06"]}, 422, "listed twice"),
         (2027, {"holidays": [], "extra": 1}, 422, None),
         (1999, {"holidays": []}, 422, None),
     ],

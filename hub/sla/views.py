@@ -111,9 +111,13 @@ async def deadlines_of_case(case_id: PathId, hub: HubDep, user: CurrentUser) -> 
 
 def _check_year(year: int, body: YearIn) -> None:
     for field, days in (("holidays", body.holidays), ("workdays", body.workdays)):
+        seen: set[date] = set()
         for day in days:
             if day.year != year:
                 raise Unprocessable(field, f"{day} is not in {year}")
+            if day in seen:
+                raise Unprocessable(field, f"{day} is listed twice")
+            seen.add(day)
     both = set(body.holidays) & set(body.workdays)
     if both:
         raise Unprocessable("workdays", f"{min(both)} is both a holiday and a working day")
