@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET = "change-me-demo-only"
 
 
+WORK_HOURS_PATTERN = r"^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$"
+
+
 class Settings(BaseSettings):
     """The only reader of the environment: every knob is an `HUB_*` variable."""
 
@@ -38,7 +41,16 @@ class Settings(BaseSettings):
     sla_poll_s: float = Field(default=0.5, gt=0, le=60)  # longest sleep between looks
     sla_batch: int = Field(default=200, ge=1, le=10_000)
     sla_audit_every_s: float = Field(default=60.0, gt=0)
+    # Working hours for deadlines counted in working hours/days (Asia/Shanghai).
+    work_hours: str = Field(default="09:00-12:00,13:30-17:30", pattern=WORK_HOURS_PATTERN)
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _check_work_hours(self) -> Settings:
+        from hub.sla.calendar import parse_windows
+
+        parse_windows(self.work_hours)
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -12,7 +12,7 @@ from hub.config import Settings
 from hub.db import Database
 from hub.dispatch.reference import ReferenceCache
 from hub.metrics import Metrics
-from hub.sla.calendar import WorkCalendar
+from hub.sla.calendar import WorkCalendar, parse_windows
 
 if TYPE_CHECKING:
     from hub.realtime.service import Realtime
@@ -36,6 +36,8 @@ class Hub:
     writer: CaseWriter = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.calendar.windows != (windows := parse_windows(self.settings.work_hours)):
+            self.calendar = WorkCalendar(windows=windows)
         self.limits = RateLimits(self.settings, self.clock)
         self.reference = ReferenceCache(self.db, self.calendar)
         self.writer = CaseWriter(self.db, self.committed)

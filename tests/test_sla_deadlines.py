@@ -216,3 +216,16 @@ def test_work_time_lands_inside_working_hours_on_a_working_day(
     assert end > start
     assert CAL.is_workday(end.date())
     assert any(w.start <= end.time() <= w.end for w in CAL.windows)
+
+
+def test_working_hours_come_from_the_settings_and_bad_ones_are_refused() -> None:
+    from pydantic import ValidationError
+
+    from hub.config import Settings
+    from hub.sla.calendar import parse_windows
+
+    windows = parse_windows(Settings(work_hours="08:30-12:00,14:00-18:00").work_hours)
+    assert WorkCalendar(windows=windows).seconds_per_day == 7.5 * 3600
+    for bad in ("12:00-09:00", "09:00-13:00,12:00-17:00", "9-17", "09:00-25:00"):
+        with pytest.raises(ValidationError):
+            Settings(work_hours=bad)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,20 @@ class WorkWindow:
 
 
 DEFAULT_WINDOWS = (WorkWindow(time(9, 0), time(12, 0)), WorkWindow(time(13, 30), time(17, 30)))
+
+
+def parse_windows(text: str) -> tuple[WorkWindow, ...]:
+    """`"09:00-12:00,13:30-17:30"`: ordered, non-overlapping windows within a day."""
+    windows = []
+    for part in text.split(","):
+        start, end = (time.fromisoformat(t.strip()) for t in part.split("-"))
+        windows.append(WorkWindow(start, end))
+    for a, b in pairwise(windows):
+        if b.start < a.end:
+            raise ValueError(f"working hours overlap or are out of order: {text}")
+    if any(w.seconds <= 0 for w in windows):
+        raise ValueError(f"a working-hours window ends before it starts: {text}")
+    return tuple(windows)
 
 
 @dataclass
