@@ -206,3 +206,32 @@ async def test_the_same_photo_twice_is_stored_once(
     assert first["id"] != second["id"]
     assert first["sha256"] == second["sha256"]
     assert _stored(store_dir) == [PNG]
+
+
+async def test_resolving_with_photos_puts_their_hashes_on_the_chain(
+    client: httpx.AsyncClient, auth: Auth, api: Api
+) -> None:
+    case = await _police_case(api)
+    other = await _police_case(api)
+    photo = (await _upload(client, auth, "staff", case["id"], JPEG)).json()
+    elsewhere = (await _upload(client, auth, "staff", other["id"], PNG)).json()
+    case = await api.act("staff", case, "acknowledge")
+    case = await api.act("staff", case, "check-in")
+    for ids, why in (
+        ([elsewhere["id"]], "not of this case"),
+        ([photo["id"], photo["id"]], "listed twice"),
+        ([2**31], "less than or equal"),
+    ):
+        r = await api.act_raw("staff", case, "resolve", attachment_ids=ids)
+        assert r.status_code == 422 and why in r.text, r.text
+    assert (await api.get(case["id"]))["state"] == "on_site"  # refused: nothing changed
+    case = await api.act("staff", case, "resolve", note="已修复", attachment_ids=[photo["id"]])
+    resolved = (await api.events(case["id"]))[-1]
+    assert resolved["type"] == "resolved"
+    assert resolved["payload"]["attachments"] == [
+        {
+            "id": photo["id"],
+            "sha256": hashlib.sha256(JPEG).hexdigest(),
+            "content_type": "image/jpeg",
+        }
+    ]

@@ -361,6 +361,8 @@ async def test_staff_checks_in_with_location_and_resolves_with_a_photo(
     assert resolved["payload"]["note"] == "信号灯已修复，现场恢复通行"
     photos = (await live.call("dispatcher", "GET", f"/cases/{made['id']}/attachments")).json()
     assert [(p["content_type"], p["size_bytes"]) for p in photos] == [("image/png", len(_png()))]
+    # The photo's hash is on the hash chain, in the resolved event.
+    assert [a["sha256"] for a in resolved["payload"]["attachments"]] == [photos[0]["sha256"]]
 
     # The dispatcher sees the photo with the case, to verify it.
     console = await open_screen("dispatcher", "/console")

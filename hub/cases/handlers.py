@@ -3,6 +3,11 @@ They run inside `actions.perform`'s transaction and never commit themselves."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlmodel import col, select
+
+from hub.attachments.models import Attachment
 from hub.cases import schemas as s
 from hub.cases.context import Ctx
 from hub.cases.machine import OPEN_STATES, Action, next_state
@@ -94,11 +99,31 @@ async def _check_in(ctx: Ctx, body: s.Versioned) -> None:
 
 
 async def _resolve(ctx: Ctx, body: s.Versioned) -> None:
-    assert isinstance(body, s.Note)
+    assert isinstance(body, s.Note)  # a Resolve from the API; a plain note from the demo
     _move(ctx, Action.RESOLVE)
+    photos = await _photos(ctx, body.attachment_ids if isinstance(body, s.Resolve) else [])
     ctx.case.resolved_at = ctx.now
     set_due(ctx.case, [Step.VERIFY], ctx.ref.calendar)  # the township's clock starts
-    ctx.record("resolved", {"note": body.note})
+    payload: dict[str, Any] = {"note": body.note}
+    if photos:
+        payload["attachments"] = photos
+    ctx.record("resolved", payload)
+
+
+async def _photos(ctx: Ctx, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    if len(set(ids)) != len(ids):
+        raise Unprocessable("attachment_ids", "an attachment is listed twice")
+    assert ctx.session is not None
+    stmt = select(Attachment).where(col(Attachment.id).in_(ids), Attachment.case_id == ctx.case.id)
+    found = {a.id: a for a in (await ctx.session.exec(stmt)).all()}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise Unprocessable("attachment_ids", f"attachment {missing[0]} is not of this case")
+    return [
+        {"id": i, "sha256": found[i].sha256, "content_type": found[i].content_type} for i in ids
+    ]
 
 
 async def _verify(ctx: Ctx, body: s.Versioned) -> None:

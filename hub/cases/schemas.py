@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,14 @@ class Versioned(Strict):
 
 class Note(Versioned):
     note: str = Field(default="", max_length=2000)
+
+
+class Resolve(Note):
+    # Photos uploaded to the case beforehand; their hashes go into the `resolved` event,
+    # so the evidence is part of the case's hash chain.
+    attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list, max_length=20
+    )
 
 
 class Reason(Versioned):
@@ -72,7 +80,7 @@ ACTION_BODIES: dict[Action, type[Versioned]] = {
     Action.CONFIRM_WHISTLE: Note,
     Action.ACKNOWLEDGE: Note,
     Action.CHECK_IN: CheckIn,
-    Action.RESOLVE: Note,
+    Action.RESOLVE: Resolve,
     Action.VERIFY: Note,
     Action.REJECT: Reason,
     Action.CLOSE: Note,

@@ -244,6 +244,7 @@ async function shrink(file) {
 async function resolve(id, form) {
   const note = form.elements.note.value.trim();
   const picked = form.elements.photo.files[0];
+  const photos = [];
   const submit = form.querySelector("button[type=submit]");
   submit.disabled = true;
   try {
@@ -256,9 +257,11 @@ async function resolve(id, form) {
       toast(t("staff.uploading"));
       const data = new FormData();
       data.append("file", photo, photo.name || "photo.jpg");
-      await api(`/cases/${id}/attachments`, { method: "POST", form: data });
+      const stored = await api(`/cases/${id}/attachments`, { method: "POST", form: data });
+      photos.push(stored.id);
     }
-    if (await act(id, "resolve", { note })) {
+    // The photo's hash goes into the resolved event: it becomes part of the case's chain.
+    if (await act(id, "resolve", { note, attachment_ids: photos })) {
       state.open = null;
       toast(t("staff.done"), "ok");
       render();
