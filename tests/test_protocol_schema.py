@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from hub.auth.service import load_principal
 from hub.cases import actions
-from hub.cases.models import Case, CaseEvent
+from hub.cases.models import Case
 from hub.cases.schemas import CaseCreate, CaseOut
 from hub.deps import Hub
-from hub.realtime.frames import frames_for
+from hub.realtime.frames import frames_for, unpositioned
 from hub.realtime.protocol import EventFrame, client_message
 from hub.realtime.schema_cli import render
 from tests.world import World
@@ -51,7 +51,7 @@ async def test_fast_event_encoding_matches_the_protocol_model(hub: Hub, world: W
         hub, admin, CaseCreate(title="x", grid_code="339901001001001", category_code="T01")
     )
     async with hub.db.read() as session:
-        events = list((await session.exec(select(CaseEvent))).all())
+        events = await unpositioned(session, limit=10)
         for position, event in enumerate(events, start=1):
             event.position = position
         frames = await frames_for(session, events, datetime.now(UTC))

@@ -12,6 +12,8 @@ from sqlmodel import col, select
 
 from hub.clock import FrozenClock
 from hub.deps import Hub
+from hub.enums import Tier
+from hub.realtime.counters import region_counters
 from hub.sla.engine import SlaEngine
 from hub.sla.models import Deadline, DeadlineStatus
 from tests.helpers import Api, Auth
@@ -70,6 +72,10 @@ async def test_the_whole_ladder_of_a_level3_whistle(
     assert case["sla_status"] == "ok"
     assert await step(clock, engine, 60) == 1  # resolve warning: yellow
     assert (await api.get(case["id"]))["sla_status"] == "warning"
+    async with hub.db.read() as session:  # the walls' counters say so too
+        counters = await region_counters(session, Tier.COUNTY, world.region["339901"], clock.now())
+    assert counters["open_by_sla_status"] == {"warning": 1}
+    assert counters["open_by_state"] == {"dispatched": 1}
     assert await step(clock, engine, 30) == 1  # resolve breach: red, county supervises
     case = await api.get(case["id"])
     assert case["sla_status"] == "breached" and case["supervision"] == "county"

@@ -71,6 +71,19 @@ async def region_counters(
             .group_by(col(Case.whistle_level))
         )
     ).all()
+    # The live tiles (waiting to be signed for, in hand, ...) and the SLA colours.
+    states = (
+        await session.exec(
+            select(Case.state, Case.sla_status, func.count())
+            .where(where, is_open)
+            .group_by(col(Case.state), col(Case.sla_status))
+        )
+    ).all()
+    by_state: dict[str, int] = {}
+    by_sla: dict[str, int] = {}
+    for state, sla, n in states:
+        by_state[str(state)] = by_state.get(str(state), 0) + n
+        by_sla[str(sla)] = by_sla.get(str(sla), 0) + n
     departments = (
         await session.exec(
             select(  # type: ignore[call-overload]
@@ -101,6 +114,8 @@ async def region_counters(
         "closure_rate": _rate(closed_all, total),
         "on_time_rate": _rate(on_time_n, due_n),
         "open_by_whistle_level": {str(level or 0): n for level, n in levels},
+        "open_by_state": by_state,
+        "open_by_sla_status": by_sla,
         "departments": ranking,
         "day_starts": today.isoformat(),
     }

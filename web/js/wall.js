@@ -24,6 +24,7 @@ const state = {
   counters: new Map(), // region code -> counters
   departments: new Map(),
   store: new CaseStore(),
+  truncated: false, // the snapshot held only the newest open cases
   ticker: [],
 };
 
@@ -263,13 +264,19 @@ function inView(c) {
 }
 
 // Dispatched but not yet acknowledged, and in hand: counted from the live cases, so the
-// wall shows departments responding the moment they do.
+// wall shows departments responding the moment they do — or, when the loaded cases may
+// not be all of them, from the database's counters (`open_by_state`).
 function renderLiveTiles() {
   const cases = state.store.all().filter(inView);
-  const values = {
-    awaiting_ack: cases.filter((c) => c.state === "dispatched").length,
-    in_hand: cases.filter((c) => c.state === "acknowledged" || c.state === "on_site").length,
-  };
+  const byState = (state.counters.get(state.view) || {}).open_by_state;
+  const counted = (names) => names.reduce((n, s) => n + (byState[s] || 0), 0);
+  const partial = byState && state.truncated;
+  const values = partial
+    ? { awaiting_ack: counted(["dispatched"]), in_hand: counted(["acknowledged", "on_site"]) }
+    : {
+        awaiting_ack: cases.filter((c) => c.state === "dispatched").length,
+        in_hand: cases.filter((c) => c.state === "acknowledged" || c.state === "on_site").length,
+      };
   for (const tile of document.querySelectorAll("[data-live]")) {
     const b = tile.querySelector("b");
     const text = String(values[tile.dataset.live]);
@@ -373,6 +380,7 @@ function onFrame(frame) {
       break;
     case "snapshot":
       if (frame.topic.key === state.root) {
+        state.truncated = Boolean(frame.truncated); // more open cases than the snapshot holds
         state.store.reset(frame.cases);
         seedTicker();
         renderSoon();
