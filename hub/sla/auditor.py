@@ -4,13 +4,8 @@ missing — an escalation that never fires is the failure users fear most."""
 
 from __future__ import annotations
 
-from sqlalchemy import or_
-from sqlmodel import col, select
-
-from hub.cases.machine import OPEN_STATES
-from hub.cases.models import Case
 from hub.deps import Hub
-from hub.sla.service import sync_cases
+from hub.sla.service import clocked_open_cases, sync_cases
 
 PAGE = 500
 
@@ -24,21 +19,7 @@ async def audit_open_cases(hub: Hub) -> int:
     after = 0
     while True:
         async with hub.db.transaction() as session:
-            stmt = (
-                select(Case)
-                .where(
-                    col(Case.id) > after,
-                    col(Case.state).in_(OPEN_STATES),
-                    or_(
-                        col(Case.clock_started_at).is_not(None),
-                        col(Case.verify_due_at).is_not(None),
-                        col(Case.confirm_due_at).is_not(None),
-                    ),
-                )
-                .order_by(col(Case.id))
-                .limit(PAGE)
-                .with_for_update(skip_locked=True)
-            )
+            stmt = clocked_open_cases(after, PAGE).with_for_update(skip_locked=True)
             cases = list((await session.exec(stmt)).all())
             repaired += (await sync_cases(session, cases, calendar)).inserted
         if len(cases) < PAGE:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import delete, or_
-from sqlmodel import col, select
+from sqlalchemy import delete
+from sqlmodel import col
 
 from hub.auth.service import Principal
 from hub.cases.context import Ctx
-from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
 from hub.cases.timeline import snapshot
 from hub.deps import Hub
@@ -18,7 +17,7 @@ from hub.dispatch.reference import bump
 from hub.sla.deadlines import DUE_FIELD, RUNNING_IN
 from hub.sla.ladder import Step
 from hub.sla.models import CalendarDay
-from hub.sla.service import set_due, sync_deadlines
+from hub.sla.service import clocked_open_cases, set_due, sync_deadlines
 
 PAGE = 500
 
@@ -58,21 +57,7 @@ async def recalculate(hub: Hub, actor: Principal, *, reason: str) -> int:
     after = 0
     while True:
         async with hub.db.transaction() as session:
-            stmt = (
-                select(Case)
-                .where(
-                    col(Case.id) > after,
-                    col(Case.state).in_(OPEN_STATES),
-                    or_(
-                        col(Case.clock_started_at).is_not(None),
-                        col(Case.verify_due_at).is_not(None),
-                        col(Case.confirm_due_at).is_not(None),
-                    ),
-                )
-                .order_by(col(Case.id))
-                .limit(PAGE)
-                .with_for_update()
-            )
+            stmt = clocked_open_cases(after, PAGE).with_for_update()
             cases = list((await session.exec(stmt)).all())
             now = hub.clock.now()
             for case in cases:

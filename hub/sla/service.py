@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import Table, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
@@ -54,6 +55,24 @@ def planned_for(case: Case, calendar: WorkCalendar) -> list[Planned]:
     if ladder is None or case.state not in OPEN_STATES:
         return []
     return plan(case, ladder, calendar)
+
+
+def clocked_open_cases(after: int, limit: int) -> SelectOfScalar[Case]:
+    """Open cases with a clock running, a page at a time in id order."""
+    return (
+        select(Case)
+        .where(
+            col(Case.id) > after,
+            col(Case.state).in_(OPEN_STATES),
+            or_(
+                col(Case.clock_started_at).is_not(None),
+                col(Case.verify_due_at).is_not(None),
+                col(Case.confirm_due_at).is_not(None),
+            ),
+        )
+        .order_by(col(Case.id))
+        .limit(limit)
+    )
 
 
 def set_due(case: Case, steps: Iterable[Step], calendar: WorkCalendar) -> None:
