@@ -298,10 +298,28 @@ async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -
     await expect(console.locator("#chain-status")).to_have_attribute("data-ok", "true")
     await _fits(console)
 
+    # Two tasks on the A post's phone for the picture: one new, one in hand.
+    tasks = []
+    for title in ("路口信号灯故障，车辆拥堵", "商铺占道经营"):
+        r = await live.call(
+            "dispatcher",
+            "POST",
+            "/cases",
+            json={"title": title, "grid_code": GRID, "category_code": CATEGORY},
+        )
+        assert r.status_code == 201, r.text
+        tasks.append(r.json())
+    held = tasks[1]
+    r = await live.call(
+        "staff", "POST", f"/cases/{held['id']}/acknowledge", json={"version": held["version"]}
+    )
+    assert r.status_code == 200, r.text
     staff = await open_screen(
         "staff", "/staff", width=360, height=640, is_mobile=True, has_touch=True
     )
     await wait_live(staff, "__staff")
+    for task in tasks:
+        await expect(staff.locator(f"[data-case-id='{task['id']}']")).to_have_count(1)
     width = await staff.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
     await staff.screenshot(path=SCREENS_DIR / "staff-360x640.png")

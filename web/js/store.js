@@ -41,10 +41,11 @@ export class CaseStore {
   }
 }
 
-/** Overdue now: the hub's flag when the copy was made, or the resolve deadline passed since. */
+/** Overdue now: the hub's flag when the copy was made, or the resolve deadline passed since
+ * — the same rule as the database's `overdue` counter. (A case re-routed after a breach has
+ * a new deadline: not overdue, though its `sla_status` stays red.) */
 export function isOverdue(c, now = Date.now()) {
   if (!OPEN_STATES.has(c.state)) return false;
-  if (c.sla_status === "breached") return true;
   if (c.overdue) return true;
   return c.resolve_due_at != null && new Date(c.resolve_due_at).getTime() < now;
 }
