@@ -50,8 +50,8 @@ class Hub:
         """Events were just committed: let the relay number and publish them now."""
         if self.realtime is not None:
             self.realtime.poke()
-        if self.sla is not None:
-            self.sla.poke()  # a new deadline may be due sooner than the timers' next look
+        # The timers are not poked: they look at least every `sla_poll_s` anyway, and
+        # waking them on every commit cost each request a query of theirs.
 
 
 def get_hub(request: Request) -> Hub:

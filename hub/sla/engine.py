@@ -125,15 +125,18 @@ class SlaEngine:
         while True:
             delay = self.poll_s
             try:
-                done = await self.run_due()
+                # A read first: an idle hub must not open a write transaction each look.
                 nxt = await self.next_due()
+                if nxt is not None and nxt <= self.hub.clock.now():
+                    done = await self.run_due()
+                    nxt = await self.next_due()
+                    if done.fired == 0 and nxt is not None and nxt <= self.hub.clock.now():
+                        nxt = None  # due but claimed by another worker: look again later
                 if nxt is not None:
                     ahead = (nxt - self.hub.clock.now()).total_seconds()
-                    # Due but not claimable (another worker holds it): look again later.
-                    # Otherwise wake a moment after the next rung is due, so that rungs
-                    # due close together go in one batch rather than one by one.
-                    delay = self.poll_s if ahead <= 0 and done.fired == 0 else ahead + COALESCE_S
-                    delay = max(0.0, min(self.poll_s, delay))
+                    # Wake a moment after the next rung is due, so that rungs due close
+                    # together go in one batch rather than one by one.
+                    delay = max(0.0, min(self.poll_s, ahead + COALESCE_S))
             except Exception:
                 log.exception("SLA timer tick failed; retrying")
             self._wake.clear()

@@ -90,7 +90,7 @@ def start_clocks(
     """On (re)dispatch: freeze the entry's ladder onto the case and start the clocks of
     its new state — a department's three, or only the confirmation clock of a whistle
     waiting for the township leader. Every earlier clock of the case stops."""
-    case.sla_ladder = ladder_json(ladder_for(entry)) if entry is not None else None
+    case.sla_ladder = frozen_ladder(entry) if entry is not None else None
     case.clock_started_at = now if case.state in RUNNING_IN[Step.ACK] else None
     for field in DUE_FIELD.values():
         setattr(case, field, None)
@@ -193,6 +193,29 @@ async def case_deadlines(session: AsyncSession, case_id: int) -> list[Deadline]:
         .order_by(col(Deadline.fire_at), col(Deadline.id))
     )
     return list((await session.exec(stmt)).all())
+
+
+def frozen_ladder(entry: CatalogueEntry) -> dict[str, Any]:
+    """The JSON a case dispatched under this entry version stores; built once per distinct
+    set of limits and overrides (every dispatch needs it)."""
+    key = (
+        entry.ack_within,
+        entry.ack_unit,
+        entry.checkin_within,
+        entry.checkin_unit,
+        entry.resolve_within,
+        entry.resolve_unit,
+        orjson.dumps(entry.sla, option=orjson.OPT_SORT_KEYS),
+    )
+    found = _FROZEN.get(key)
+    if found is None:
+        if len(_FROZEN) > 10_000:
+            _FROZEN.clear()
+        found = _FROZEN[key] = ladder_json(ladder_for(entry))
+    return dict(found)  # a copy: the case owns its column's value
+
+
+_FROZEN: dict[tuple[object, ...], dict[str, Any]] = {}
 
 
 def ladder_for(entry: CatalogueEntry) -> Ladder:
