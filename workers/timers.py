@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -37,6 +38,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     try:
         await engine.start()
+        gc.freeze()  # as `hub serve` does: long-lived objects out of the full collections
         print(f"hub worker {engine.worker_id}: timers running", flush=True)
         await stop.wait()
     finally:

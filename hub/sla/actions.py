@@ -42,7 +42,7 @@ async def fire_rung(ctx: Ctx, row: Deadline, rung: Rung) -> None:
         ctx.record("sla_escalation", {**base, "action": action.value, **detail})
 
 
-async def _reassign(ctx: Ctx, staff_id: int | None, why: str) -> dict[str, Any]:
+def _reassign(ctx: Ctx, staff_id: int | None, why: str) -> dict[str, Any]:
     case = ctx.case
     if staff_id is None:
         return {"staff_id": None, "outcome": f"no {why} on duty"}
@@ -59,12 +59,12 @@ async def _push_backup(ctx: Ctx, action: RungAction) -> dict[str, Any]:
         if case.department_id is not None
         else None
     )
-    return await _reassign(ctx, staff, "B post")
+    return _reassign(ctx, staff, "B post")
 
 
 async def _push_leader(ctx: Ctx, action: RungAction) -> dict[str, Any]:
     dept = ctx.case.department_id
-    return await _reassign(ctx, ctx.ref.leaders.get(dept) if dept else None, "leader")
+    return _reassign(ctx, ctx.ref.leaders.get(dept) if dept else None, "leader")
 
 
 async def _flag_township(ctx: Ctx, action: RungAction) -> dict[str, Any]:
