@@ -8,7 +8,7 @@ import asyncio
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
@@ -24,11 +24,9 @@ from hub.cases.machine import TERMINAL_STATES, Action
 from hub.cases.service import get_case
 from hub.deps import HubDep
 from hub.errors import Conflict, Forbidden, HubError, NotFound, Unprocessable
-from hub.schemas import MAX_ID, LocalTime
+from hub.schemas import LocalTime, PathId
 
 router = APIRouter(tags=["attachments"])
-CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
-AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SettingsDep = Annotated[AttachmentSettings, Depends(get_attachment_settings)]
 # Roles that produce evidence: department staff resolving, the township verifying.
 _UPLOADERS = (Action.RESOLVE, Action.VERIFY)
@@ -85,7 +83,7 @@ def _may_upload(user: Principal) -> bool:
     },
 )
 async def upload_attachment(
-    case_id: CaseId,
+    case_id: PathId,
     file: Annotated[UploadFile, File(description="a JPEG, PNG or WebP photo, at most 5 MiB")],
     hub: HubDep,
     user: CurrentUser,
@@ -129,7 +127,7 @@ async def upload_attachment(
 
 
 @router.get("/cases/{case_id}/attachments", response_model=list[AttachmentOut])
-async def list_attachments(case_id: CaseId, hub: HubDep, user: CurrentUser) -> list[AttachmentOut]:
+async def list_attachments(case_id: PathId, hub: HubDep, user: CurrentUser) -> list[AttachmentOut]:
     async with hub.db.read() as session:
         await get_case(session, case_id, user)
         rows = (
@@ -146,7 +144,7 @@ async def list_attachments(case_id: CaseId, hub: HubDep, user: CurrentUser) -> l
     responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
 )
 async def get_attachment(
-    attachment_id: AttachmentId, hub: HubDep, user: CurrentUser, settings: SettingsDep
+    attachment_id: PathId, hub: HubDep, user: CurrentUser, settings: SettingsDep
 ) -> FileResponse:
     async with hub.db.read() as session:
         row = await session.get(Attachment, attachment_id)

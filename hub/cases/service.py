@@ -9,7 +9,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, and_, or_
+from sqlalchemy import ColumnElement, Row, and_, func, or_
+from sqlalchemy import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +44,11 @@ async def case_events(session: AsyncSession, case_id: int, user: Principal) -> l
     await get_case(session, case_id, user)
     stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.seq))
     return list((await session.exec(stmt)).all())
+
+
+def count_where(expr: ColumnElement[bool]) -> Any:
+    """How many rows match `expr`, as one column of an aggregate select."""
+    return func.coalesce(func.sum(sql_case((expr, 1), else_=0)), 0)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.scope import region_clause
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case
+from hub.cases.service import count_where, overdue_clause
 from hub.clock import SHANGHAI
 from hub.enums import Tier
 
@@ -24,10 +25,6 @@ def start_of_day(now: datetime) -> datetime:
     return datetime.combine(local.date(), time(0), SHANGHAI)
 
 
-def _n(expr: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
-
-
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -37,7 +34,7 @@ async def region_counters(
 ) -> dict[str, Any]:
     today = start_of_day(now)
     is_open = col(Case.state).in_(OPEN_STATES)
-    overdue = and_(is_open, col(Case.resolve_due_at) < now)
+    overdue = overdue_clause(now)
     closed = col(Case.state) == CaseState.CLOSED
     on_time = and_(
         col(Case.resolved_at).is_not(None),
@@ -52,14 +49,14 @@ async def region_counters(
     totals = (
         await session.exec(
             select(  # type: ignore[call-overload]
-                _n(col(Case.created_at) >= today),
-                _n(is_open),
-                _n(overdue),
-                _n(and_(closed, col(Case.closed_at) >= today)),
-                _n(closed),
+                count_where(col(Case.created_at) >= today),
+                count_where(is_open),
+                count_where(overdue),
+                count_where(and_(closed, col(Case.closed_at) >= today)),
+                count_where(closed),
                 func.count(),
-                _n(on_time),
-                _n(due),
+                count_where(on_time),
+                count_where(due),
             ).where(where)
         )
     ).one()
@@ -88,10 +85,10 @@ async def region_counters(
         await session.exec(
             select(  # type: ignore[call-overload]
                 Case.department_id,
-                _n(is_open),
-                _n(overdue),
-                _n(on_time),
-                _n(due),
+                count_where(is_open),
+                count_where(overdue),
+                count_where(on_time),
+                count_where(due),
             )
             .where(where, col(Case.department_id).is_not(None))
             .group_by(col(Case.department_id))

@@ -258,7 +258,7 @@ class SlaEngine:
                 case = cases[row.case_id]
                 now = hub.clock.now()
                 ladder = ladder_of(case)
-                planned = {p.key: p for p in planned_for(case, ref.calendar)}
+                planned = {p.key: p for p in planned_for(case, ref.calendar, ladder)}
                 p = planned.get((row.step, row.rung, row.started_at))
                 # Not due after all: its clock stopped (also by an earlier rung of this
                 # batch, say a raised whistle) or a corrected calendar moved it later.

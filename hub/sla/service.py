@@ -50,8 +50,9 @@ def ladder_of(case: Case) -> Ladder | None:
 _LADDERS: dict[bytes, Ladder] = {}
 
 
-def planned_for(case: Case, calendar: WorkCalendar) -> list[Planned]:
-    ladder = ladder_of(case)
+def planned_for(case: Case, calendar: WorkCalendar, ladder: Ladder | None = None) -> list[Planned]:
+    """Every rung of the case's running clocks (`ladder`: its own, if already parsed)."""
+    ladder = ladder or ladder_of(case)
     if ladder is None or case.state not in OPEN_STATES:
         return []
     return plan(case, ladder, calendar)

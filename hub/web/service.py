@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +15,7 @@ from hub.auth.scope import case_scope, region_clause
 from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
+from hub.cases.service import count_where, overdue_clause
 from hub.clock import SHANGHAI
 from hub.enums import Tier
 from hub.regions.models import CODE_LENGTH, Region, subtree_bounds
@@ -77,10 +78,6 @@ async def ancestors(session: AsyncSession, region: Region) -> list[Region]:
     return sorted(rows, key=lambda r: len(r.code))
 
 
-def _n(expr: ColumnElement[bool]) -> Any:
-    return func.coalesce(func.sum(case((expr, 1), else_=0)), 0)
-
-
 async def child_counts(
     session: AsyncSession, user: Principal, region: Region, now: datetime
 ) -> dict[int, tuple[int, int]]:
@@ -90,10 +87,10 @@ async def child_counts(
         return {}
     column = _CASE_COLUMN[child_tier]
     is_open = col(Case.state).in_(OPEN_STATES)
-    overdue = and_(is_open, col(Case.resolve_due_at) < now)
+    overdue = overdue_clause(now)
     rows = (
         await session.exec(
-            select(column, _n(overdue), func.count())
+            select(column, count_where(overdue), func.count())
             .where(region_clause(region.tier, region.id), case_scope(user), is_open)
             .group_by(column)
         )
@@ -118,8 +115,8 @@ async def hourly_trend(
     edges = [*starts, starts[-1] + timedelta(hours=1)]
     created = col(Case.created_at)
     closed = col(Case.closed_at)
-    sums = [_n(and_(created >= a, created < b)) for a, b in pairwise(edges)]
-    sums += [_n(and_(closed >= a, closed < b)) for a, b in pairwise(edges)]
+    sums = [count_where(and_(created >= a, created < b)) for a, b in pairwise(edges)]
+    sums += [count_where(and_(closed >= a, closed < b)) for a, b in pairwise(edges)]
     row = (
         await session.exec(
             select(*sums).where(
