@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
+from hub.auth.cache import PrincipalCache
 from hub.auth.ratelimit import RateLimits
 from hub.cases.writer import CaseWriter
 from hub.clock import Clock, SystemClock
@@ -33,6 +34,7 @@ class Hub:
     sla: SlaEngine | None = None  # the timers, when they run in this process
 
     reference: ReferenceCache = field(init=False)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
     writer: CaseWriter = field(init=False)
 
     def __post_init__(self) -> None:

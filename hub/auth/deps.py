@@ -7,8 +7,9 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from hub.auth.keys import principal_from_api_key
 from hub.auth.permissions import Permission
-from hub.auth.service import Principal, principal_from_token
-from hub.deps import HubDep
+from hub.auth.security import read_token
+from hub.auth.service import Principal, load_principal, token_subject
+from hub.deps import Hub, HubDep
 from hub.errors import Forbidden, Unauthorized
 
 # auto_error=False so a missing token is our own 401 body, like every other auth failure.
@@ -23,16 +24,26 @@ async def current_principal(
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     """Bearer token or `X-API-Key`, never a query parameter (those end up in logs)."""
-    async with hub.db.read() as session:
-        if token:
-            principal = await principal_from_token(
-                session, token, secret=hub.settings.secret_key, now=hub.clock.now()
-            )
-        elif api_key:
+    if token:
+        principal = await token_principal(hub, token)
+    elif api_key:
+        async with hub.db.read() as session:
             principal = await principal_from_api_key(session, api_key, hub.clock.now())
-        else:
-            raise Unauthorized("missing bearer token or API key")
+    else:
+        raise Unauthorized("missing bearer token or API key")
     request.state.principal = principal  # for the audit of denied requests
+    return principal
+
+
+async def token_principal(hub: Hub, token: str) -> Principal:
+    """The caller of an access token: from the principal cache, else verified and loaded."""
+    now = hub.clock.now()
+    principal = hub.principals.get(token, now)
+    if principal is None:
+        claims = read_token(token, secret=hub.settings.secret_key, now=now, kind="access")
+        async with hub.db.read() as session:
+            principal = await load_principal(session, *token_subject(claims))
+        hub.principals.put(token, principal, int(claims["exp"]))
     return principal
 
 

@@ -8,6 +8,7 @@ from hub.auth.keys import new_key
 from hub.auth.models import ApiKey, User
 from hub.auth.permissions import Permission
 from hub.cases.machine import Action
+from hub.db import on_commit
 from hub.deps import Hub, HubDep
 from hub.enums import Role
 from hub.errors import NotFound, Unprocessable
@@ -109,3 +110,4 @@ async def revoke_key(key_id: PathId, hub: HubDep) -> None:
             service.disabled = True
             session.add(service)
         session.add(key)
+        on_commit(session, hub.principals.cleared)

@@ -12,6 +12,7 @@ from hub.auth.models import User
 from hub.auth.permissions import Permission
 from hub.auth.security import hash_password, issue_token, read_token
 from hub.auth.service import authenticate, load_principal
+from hub.db import on_commit
 from hub.deps import Hub, HubDep
 from hub.enums import Role
 from hub.errors import Conflict, NotFound, Unauthorized, Unprocessable
@@ -146,6 +147,7 @@ async def logout(hub: HubDep, user: CurrentUser, request: Request) -> None:
         assert row is not None
         row.token_version += 1
         session.add(row)
+        on_commit(session, hub.principals.cleared)
     await record(
         hub.db,
         kind="logout",
@@ -222,6 +224,7 @@ async def update_user(user_id: PathId, body: UserPatch, hub: HubDep, me: Current
             for name, value in changes.items():
                 setattr(user, name, value)
             session.add(user)
+            on_commit(session, hub.principals.cleared)
     except IntegrityError as exc:
         raise Unprocessable("body", "a referenced region or department does not exist") from exc
     return user

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from hub.auth.deps import token_principal
 from hub.auth.keys import principal_from_api_key
-from hub.auth.service import Principal, principal_from_token
+from hub.auth.service import Principal
 from hub.config import Settings
 from hub.deps import Hub
 from hub.errors import Unauthorized
@@ -29,11 +30,9 @@ async def authenticate_message(hub: Hub, message: Any) -> Principal:
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise Unauthorized('the first message must be {"type": "auth", "token": ...}')
     token, api_key = message.get("token"), message.get("api_key")
-    async with hub.db.read() as session:
-        if isinstance(token, str) and token:
-            return await principal_from_token(
-                session, token, secret=hub.settings.secret_key, now=hub.clock.now()
-            )
-        if isinstance(api_key, str) and api_key:
+    if isinstance(token, str) and token:
+        return await token_principal(hub, token)
+    if isinstance(api_key, str) and api_key:
+        async with hub.db.read() as session:
             return await principal_from_api_key(session, api_key, hub.clock.now())
     raise Unauthorized("auth message carries no token or api_key")
