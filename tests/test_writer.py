@@ -4,17 +4,23 @@ fails alone."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hub.audit.service import verify_chains
 from hub.auth.service import load_principal
 from hub.cases import actions
+from hub.cases import writer as writer_module
 from hub.cases.machine import CaseState
 from hub.cases.models import Case
 from hub.cases.schemas import CaseCreate
+from hub.cases.writer import Draft
 from hub.deps import Hub
 from hub.enums import Source
 from tests.helpers import GRID
@@ -62,3 +68,46 @@ async def test_concurrent_creates_are_batched_and_each_stands_alone(hub: Hub, wo
     with pytest.raises(IntegrityError):
         await hub.writer.submit(bad_case, [])
     assert (await verify_chains(hub.db)).cases == 65
+
+
+async def test_the_writer_thread_lets_a_waiting_writer_in_between_batches(
+    hub: Hub, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a SQLite file the writer thread runs batch after batch without the event loop; it
+    must still hand SQLite's single write lock to another writer of this process that
+    waits (an action, the relay, the timers) instead of holding it while cases keep coming."""
+    if not hub.db.has_writer_thread:
+        pytest.skip("PostgreSQL has no in-process write lock to hand over")
+    async with hub.db.read() as session:
+        admin = await load_principal(session, world.user["admin"], None)
+    n = 3 * writer_module.MAX_BATCH
+    bodies = [CaseCreate(title=f"排队{i}", grid_code=GRID, category_code="T01") for i in range(n)]
+    real_insert, in_first_batch = writer_module._insert, threading.Event()
+    first_batch: list[int] = []
+
+    def insert_once_another_writer_waits(conn: Connection, batch: list[Draft]) -> Any:
+        if not in_first_batch.is_set():
+            first_batch.append(len(batch))
+            in_first_batch.set()
+            deadline = time.monotonic() + 10
+            while not hub.db.writers_waiting and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return real_insert(conn, batch)
+
+    monkeypatch.setattr(writer_module, "_insert", insert_once_another_writer_waits)
+    seen: list[int] = []
+
+    async def other_writer() -> None:
+        assert await asyncio.to_thread(in_first_batch.wait, 10)
+        async with hub.db.transaction() as session:
+            conn = await session.connection()
+            seen.append(int((await conn.execute(text("SELECT count(*) FROM cases"))).scalar_one()))
+
+    made, _ = await asyncio.gather(
+        asyncio.gather(*(actions.create_case(hub, admin, b) for b in bodies)), other_writer()
+    )
+    assert all(created for _, created in made)
+    assert seen == first_batch  # in right after the first batch...
+    assert seen[0] < n  # ...while cases were still waiting
+    report = await verify_chains(hub.db)
+    assert report.ok and report.cases == n

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from hub.types import UTCDateTime
+from hub.types import UTCDateTime, empty_dict
 
 
 class AuditEntry(SQLModel, table=True):
@@ -22,4 +22,6 @@ class AuditEntry(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=60)
     user_id: int | None = None
     address: str | None = Field(default=None, max_length=64)
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )

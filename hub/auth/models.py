@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from hub.enums import Role
-from hub.types import EnumField, UTCDateTime
+from hub.types import EnumField, UTCDateTime, empty_list
 
 
 class User(SQLModel, table=True):
@@ -40,7 +40,7 @@ class ApiKey(SQLModel, table=True):
     secret_hash: str = Field(max_length=64)
     user_id: int = Field(foreign_key="users.id")
     # Case actions and permissions by name, e.g. ["case.read", "case.create", "acknowledge"].
-    grants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    grants: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

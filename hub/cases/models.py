@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from hub.cases.machine import CaseState
 from hub.enums import HandlingTier, Priority, SlaStatus, Source, Supervision
-from hub.types import EnumField, UTCDateTime
+from hub.types import EnumField, UTCDateTime, empty_dict, empty_list
 
 
 class Case(SQLModel, table=True):
@@ -42,7 +42,9 @@ class Case(SQLModel, table=True):
     whistle_level: int | None = None
     state: CaseState = EnumField(CaseState, index=True)
     department_id: int | None = Field(default=None, foreign_key="departments.id")
-    cooperating_department_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON))
+    cooperating_department_ids: list[int] = Field(
+        default_factory=empty_list, sa_column=Column(JSON)
+    )
     assigned_staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="cases.id")
     rework_count: int = 0
@@ -100,8 +102,12 @@ class CaseEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="users.id")
     actor: str = Field(max_length=100)
     at: datetime = Field(sa_type=UTCDateTime)
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
+    changes: dict[str, Any] = Field(
+        default_factory=empty_dict, sa_column=Column(JSON, nullable=False)
+    )
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
     # Stream position, assigned after commit by the relay (None until then).

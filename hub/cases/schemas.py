@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.cases.machine import Action, CaseState
 from hub.enums import HandlingTier, Priority, SlaStatus, Source, Supervision
 from hub.schemas import MAX_ID, LocalTime, Strict
+from hub.types import empty_list
 
 
 class CaseCreate(Strict):
@@ -33,7 +34,7 @@ class Resolve(Note):
     # Photos uploaded to the case beforehand; their hashes go into the `resolved` event,
     # so the evidence is part of the case's hash chain.
     attachment_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        default_factory=list, max_length=20
+        default_factory=empty_list, max_length=20
     )
 
 

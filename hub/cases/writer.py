@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, insert, text
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import Connection, Table, insert, text
+from sqlmodel import Session, select
 
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 100
 CASES: Table = Case.__table__  # type: ignore[attr-defined]
 EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
+Result = tuple[Case, bool] | BaseException
 
 
 @dataclass
@@ -43,7 +44,11 @@ class CaseWriter:
     def __init__(self, db: Database, committed: Callable[[], None]) -> None:
         self.db = db
         self.committed = committed
-        self._queue: asyncio.Queue[Draft] = asyncio.Queue()
+        # A deque, not an asyncio.Queue: on SQLite the writer thread takes drafts from it
+        # directly (append and popleft are atomic), so it never waits for the event loop.
+        self._pending: deque[Draft] = deque()
+        self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     async def submit(
@@ -51,96 +56,146 @@ class CaseWriter:
     ) -> tuple[Case, bool]:
         """Insert a new case with its events; (the case, False) if its idempotency key was
         already used by the same caller — then the earlier case is returned."""
+        if self._stopping:
+            raise RuntimeError("the case writer has stopped")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="case-writer")
         draft = Draft(case, events, deadlines or [])
-        await self._queue.put(draft)
+        self._pending.append(draft)
+        self._wake.set()
         return await draft.future
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        while self._pending:
+            draft = self._pending.popleft()
+            if not draft.future.done():
+                draft.future.set_exception(RuntimeError("the hub stopped before the write"))
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            results: list[tuple[Case, bool] | BaseException]
-            try:
-                results = list(await self._write(batch))
-            except Exception:
-                results = [await self._write_alone(d) for d in batch]
-            self.committed()
-            for draft, result in zip(batch, results, strict=True):
-                if draft.future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    draft.future.set_exception(result)
-                else:
-                    draft.future.set_result(result)
+            if not self._pending:
+                self._wake.clear()
+                await self._wake.wait()
+            if self.db.has_writer_thread:
+                await self.db.run_in_writer(lambda: self._drain(loop))
+            else:
+                batch = self._take()
+                self._deliver(batch, await self._write_async(batch))
 
-    async def _write_alone(self, draft: Draft) -> tuple[Case, bool] | BaseException:
+    def _take(self) -> list[Draft]:
+        batch: list[Draft] = []
+        while self._pending and len(batch) < MAX_BATCH:
+            batch.append(self._pending.popleft())
+        return batch
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """In SQLite's writer thread: one transaction per batch, back to back, until nothing
+        waits or another writer of this process wants the lock."""
+        while not self._stopping and (batch := self._take()):
+            results: list[Result] = []
+            try:
+                with self.db.writer_transaction() as conn:
+                    results += _insert(conn, batch)
+            except Exception:
+                results = [self._alone_in_thread(draft) for draft in batch]
+            loop.call_soon_threadsafe(self._deliver, batch, results)
+            if self.db.writers_waiting:
+                break
+
+    def _alone_in_thread(self, draft: Draft) -> Result:
         try:
-            return (await self._write([draft]))[0]
+            with self.db.writer_transaction() as conn:
+                return _insert(conn, [draft])[0]
         except Exception as exc:
             return exc
 
-    async def _write(self, batch: list[Draft]) -> list[tuple[Case, bool]]:
+    async def _write_async(self, batch: list[Draft]) -> list[Result]:
+        try:
+            return list(await self._insert_async(batch))
+        except Exception:
+            return [await self._alone_async(draft) for draft in batch]
+
+    async def _alone_async(self, draft: Draft) -> Result:
+        try:
+            return (await self._insert_async([draft]))[0]
+        except Exception as exc:
+            return exc
+
+    async def _insert_async(self, batch: list[Draft]) -> list[tuple[Case, bool]]:
         async with self.db.transaction() as session:
-            results: list[tuple[Case, bool] | None] = [None] * len(batch)
-            claimed: dict[tuple[int, str], Case] = {}
-            fresh: list[int] = []
-            for i, draft in enumerate(batch):
-                case = draft.case
-                if case.idempotency_key is None:
-                    fresh.append(i)
-                    continue
-                key = (case.created_by, case.idempotency_key)
-                earlier = claimed.get(key) or await _existing(session, *key)
-                if earlier is not None:
-                    results[i] = (earlier, False)
-                else:
-                    claimed[key] = case
-                    fresh.append(i)
-            ids = await _next_ids(session, len(fresh))
-            case_rows: list[dict[str, Any]] = []
-            event_rows: list[dict[str, Any]] = []
-            deadline_rows: list[dict[str, Any]] = []
-            for i, case_id in zip(fresh, ids, strict=True):
-                draft = batch[i]
-                draft.case.id = case_id
-                seal(draft.case, draft.events)
-                case_rows.append(_row(CASES, draft.case))
-                event_rows += [event_row(e) for e in draft.events]
-                deadline_rows += new_rows(case_id, draft.deadlines)
-                results[i] = (draft.case, True)
-            if case_rows:
-                conn = await session.connection()
-                await conn.execute(insert(CASES), case_rows)
-                await conn.execute(insert(EVENTS), event_rows)
-            if deadline_rows:
-                await conn.execute(insert(DEADLINES), deadline_rows)
-        return [r for r in results if r is not None]
+            conn = await session.connection()
+            return await conn.run_sync(_insert, batch)
+
+    def _deliver(self, batch: list[Draft], results: list[Result]) -> None:
+        self.committed()
+        for draft, result in zip(batch, results, strict=True):
+            if draft.future.done():
+                continue
+            if isinstance(result, BaseException):
+                draft.future.set_exception(result)
+            else:
+                draft.future.set_result(result)
 
 
-async def _existing(session: AsyncSession, created_by: int, key: str) -> Case | None:
-    stmt = select(Case).where(Case.created_by == created_by, Case.idempotency_key == key)
-    return (await session.exec(stmt)).first()
+def _insert(conn: Connection, batch: list[Draft]) -> list[tuple[Case, bool]]:
+    """The batch's statements, synchronous: in SQLite's writer thread, or run on the async
+    connection elsewhere (PostgreSQL)."""
+    results: list[tuple[Case, bool] | None] = [None] * len(batch)
+    claimed: dict[tuple[int, str], Case] = {}
+    fresh: list[int] = []
+    for i, draft in enumerate(batch):
+        case = draft.case
+        if case.idempotency_key is None:
+            fresh.append(i)
+            continue
+        key = (case.created_by, case.idempotency_key)
+        earlier = claimed.get(key) or _existing(conn, *key)
+        if earlier is not None:
+            results[i] = (earlier, False)
+        else:
+            claimed[key] = case
+            fresh.append(i)
+    ids = _next_ids(conn, len(fresh))
+    case_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    deadline_rows: list[dict[str, Any]] = []
+    for i, case_id in zip(fresh, ids, strict=True):
+        draft = batch[i]
+        draft.case.id = case_id
+        seal(draft.case, draft.events)
+        case_rows.append(_row(CASES, draft.case))
+        event_rows += [event_row(e) for e in draft.events]
+        deadline_rows += new_rows(case_id, draft.deadlines)
+        results[i] = (draft.case, True)
+    if case_rows:
+        conn.execute(insert(CASES), case_rows)
+        conn.execute(insert(EVENTS), event_rows)
+    if deadline_rows:
+        conn.execute(insert(DEADLINES), deadline_rows)
+    return [r for r in results if r is not None]
 
 
-async def _next_ids(session: AsyncSession, n: int) -> list[int]:
+def _existing(conn: Connection, created_by: int, key: str) -> Case | None:
+    with Session(bind=conn) as session:
+        stmt = select(Case).where(Case.created_by == created_by, Case.idempotency_key == key)
+        return session.exec(stmt).first()
+
+
+def _next_ids(conn: Connection, n: int) -> list[int]:
     if n == 0:
         return []
-    conn = await session.connection()
     if conn.dialect.name == "sqlite":
         # Safe: every writer holds SQLite's write lock from BEGIN IMMEDIATE to commit.
-        top = int((await conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM cases"))).scalar_one())
+        top = int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM cases")).scalar_one())
         return list(range(top + 1, top + n + 1))
-    rows = await conn.execute(
+    rows = conn.execute(
         text("SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :n)"),
         {"n": n},
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Connection, Row, Select, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.cases.models import Case, CaseEvent
@@ -49,13 +49,22 @@ _VIEWED = [_CASES.c[name] for name in VIEW_COLUMNS]  # not the ladder's JSON, sa
 
 async def _stored(session: AsyncSession, stmt: Select[Any]) -> list[StoredEvent]:
     conn = await session.connection()
-    return [StoredEvent(*row) for row in await conn.execute(stmt)]
+    return await conn.run_sync(_stored_sync, stmt)
+
+
+def _stored_sync(conn: Connection, stmt: Select[Any]) -> list[StoredEvent]:
+    return [StoredEvent(*row) for row in conn.execute(stmt)]
 
 
 async def unpositioned(session: AsyncSession, *, limit: int) -> list[StoredEvent]:
     """Committed events still waiting for a stream position, oldest first."""
+    conn = await session.connection()
+    return await conn.run_sync(unpositioned_sync, limit=limit)
+
+
+def unpositioned_sync(conn: Connection, *, limit: int) -> list[StoredEvent]:
     stmt = select(*_COLUMNS).where(_EVENTS.c.position.is_(None)).order_by(_EVENTS.c.id)
-    return await _stored(session, stmt.limit(limit))
+    return _stored_sync(conn, stmt.limit(limit))
 
 
 def event_view(event: StoredEvent) -> dict[str, Any]:
@@ -73,13 +82,17 @@ def event_view(event: StoredEvent) -> dict[str, Any]:
 async def frames_for(
     session: AsyncSession, events: Sequence[StoredEvent], now: datetime
 ) -> list[Frame]:
+    conn = await session.connection()
+    return await conn.run_sync(frames_for_sync, events, now)
+
+
+def frames_for_sync(conn: Connection, events: Sequence[StoredEvent], now: datetime) -> list[Frame]:
     """Frames for positioned events, in position order. The case is attached as stored
     now: its version tells a client whether it is newer than what it has."""
     ids = {e.case_id for e in events}
-    conn = await session.connection()
     cases: dict[int, Row[Any]] = {}
     if ids:
-        for row in await conn.execute(select(*_VIEWED).where(_CASES.c.id.in_(ids))):
+        for row in conn.execute(select(*_VIEWED).where(_CASES.c.id.in_(ids))):
             cases[row.id] = row
     frames = []
     views: dict[int, dict[str, Any]] = {}  # one view per case, shared by its events' frames

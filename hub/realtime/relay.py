@@ -13,14 +13,21 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
-from sqlmodel import col, select
+from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlmodel import col
+from sqlmodel import select as orm_select
 
 from hub.cases.models import CaseEvent
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, BusUnavailable
-from hub.realtime.frames import Frame, events_between, frames_for, unpositioned
+from hub.realtime.frames import (
+    Frame,
+    events_between,
+    frames_for,
+    frames_for_sync,
+    unpositioned_sync,
+)
 from hub.realtime.models import StreamState
 
 log = logging.getLogger(__name__)
@@ -30,6 +37,8 @@ IDLE_POLL_S = 0.5  # catches events committed by other processes (and after a cr
 # a few milliseconds of latency buy a relay transaction per batch instead of per case.
 COALESCE_S = 0.003
 RETRY_S = 1.0
+_EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
+_STATE: Table = StreamState.__table__  # type: ignore[attr-defined]
 
 
 class Relay:
@@ -86,32 +95,37 @@ class Relay:
     async def assign(self) -> list[Frame]:
         """One transaction: number the waiting events, build their frames, and record how far
         this relay has published (written here rather than in a transaction of its own)."""
-        async with self.db.transaction() as session:
-            state = (
-                await session.exec(select(StreamState).where(StreamState.id == 1).with_for_update())
-            ).one()
-            events = await unpositioned(session, limit=BATCH)
-            if self._published > state.published_position:
-                state.published_position = min(self._published, state.last_position)
-                session.add(state)
-            if not events:
-                return []
-            first = state.last_position + 1
-            for offset, event in enumerate(events):
-                event.position = first + offset
-            table = CaseEvent.__table__  # type: ignore[attr-defined]
-            conn = await session.connection()
-            # One executemany for the batch: the relay must not halve ingest throughput.
-            await conn.execute(
-                table.update()
-                .where(table.c.id == bindparam("b_id"))
-                .values(position=bindparam("b_pos")),
-                [{"b_id": e.id, "b_pos": e.position} for e in events],
+        return await self.db.write_sync(self._assign)
+
+    def _assign(self, conn: Connection) -> list[Frame]:
+        # Synchronous: on SQLite the whole transaction is one call in the writer thread, so
+        # the relay holds the single write lock for its work only (see Database.write_sync).
+        state = conn.execute(
+            select(_STATE.c.last_position, _STATE.c.published_position)
+            .where(_STATE.c.id == 1)
+            .with_for_update()
+        ).one()
+        events = unpositioned_sync(conn, limit=BATCH)
+        if self._published > state.published_position:
+            published = min(self._published, state.last_position)
+            conn.execute(
+                update(_STATE).where(_STATE.c.id == 1).values(published_position=published)
             )
-            state.last_position = first + len(events) - 1
-            session.add(state)
-            frames = await frames_for(session, events, datetime.now(UTC))
-        return frames
+        if not events:
+            return []
+        first = state.last_position + 1
+        for offset, event in enumerate(events):
+            event.position = first + offset
+        # One executemany for the batch: the relay must not halve ingest throughput.
+        conn.execute(
+            _EVENTS.update()
+            .where(_EVENTS.c.id == bindparam("b_id"))
+            .values(position=bindparam("b_pos")),
+            [{"b_id": e.id, "b_pos": e.position} for e in events],
+        )
+        last = first + len(events) - 1
+        conn.execute(update(_STATE).where(_STATE.c.id == 1).values(last_position=last))
+        return frames_for_sync(conn, events, datetime.now(UTC))
 
     async def _publish(self, frames: list[Frame]) -> None:
         await self.bus.publish(frames)
@@ -125,7 +139,7 @@ class Relay:
         already have, so publishing twice is harmless; missing a position never is."""
         async with self._publish_lock:
             async with self.db.read() as session:
-                state = (await session.exec(select(StreamState))).one()
+                state = (await session.exec(orm_select(StreamState))).one()
                 start = max(state.published_position, self._published)
                 if start >= state.last_position:
                     return 0
