@@ -52,8 +52,8 @@ async def test_a_slow_socket_is_closed_without_holding_up_the_others(
     slow, fast = FakeSocket(stuck=True), FakeSocket()
     slow_conn, fast_conn = Connection(slow, admin), Connection(fast, admin)
     for conn in (slow_conn, fast_conn):
-        conn.regions[7] = ("township", "x")
         gateway.register(conn)
+        gateway.watch(conn, region=(7, "township", "x"))
     frames = [_frame(p, 7) for p in range(1, gw.SEND_QUEUE_FRAMES + 50)]
     for start in range(0, len(frames), 100):  # batches, as the relay and the bus deliver
         await gateway.deliver(frames[start : start + 100])

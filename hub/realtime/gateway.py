@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import types
+from collections import deque
+from collections.abc import Awaitable, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from prometheus_client import Counter
 from sqlmodel import select
 
 from hub.auth.scope import case_visible
@@ -31,17 +34,20 @@ class Socket(Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     socket: Socket
     user: Principal
-    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(SEND_QUEUE_FRAMES))
+    # What it watches, as indexed by the gateway (`Gateway.watch`); change it only there.
     regions: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (tier, code)
     cases: set[int] = field(default_factory=set)
     departments: set[int] = field(default_factory=set)
     inbox: bool = False
     buffer: list[Frame] | None = None  # frames held back while a subscription catches up
     closed: bool = False
+    # Frames waiting behind a send the socket could not take at once (its transport's
+    # buffer was full); None while the socket keeps up, which is nearly always.
+    backlog: deque[str] | None = None
     pump: asyncio.Task[None] | None = None
 
     @property
@@ -49,6 +55,7 @@ class Connection:
         return self.user.role.value
 
     def wants(self, case: dict[str, Any]) -> bool:
+        """The same rule as the gateway's index, for one socket (replays use it)."""
         hit = (
             any(case.get(f) in self.regions for f in REGION_FIELDS)
             or case.get("id") in self.cases
@@ -62,15 +69,66 @@ class Connection:
         return hit and case_visible(self.user, case)
 
 
+class Topics:
+    """Sockets by what they watch, so a frame touches only the sockets it may concern
+    (a few dozen of thousands), not every socket."""
+
+    def __init__(self) -> None:
+        self.regions: dict[int, set[Connection]] = {}
+        self.cases: dict[int, set[Connection]] = {}
+        self.departments: dict[int, set[Connection]] = {}
+        self.inboxes: dict[int, set[Connection]] = {}  # staff id -> that person's sockets
+
+    def add(self, index: dict[int, set[Connection]], key: int, conn: Connection) -> None:
+        index.setdefault(key, set()).add(conn)
+
+    def drop(self, conn: Connection) -> None:
+        _remove(self.regions, conn.regions, conn)
+        _remove(self.cases, conn.cases, conn)
+        _remove(self.departments, conn.departments, conn)
+        if conn.inbox and conn.user.staff_id is not None:
+            _remove(self.inboxes, (conn.user.staff_id,), conn)
+
+    def receivers(self, case: dict[str, Any]) -> set[Connection]:
+        """Sockets watching the case by any of its topics (not yet checked for scope)."""
+        found: set[Connection] = set()
+        for index, key in (
+            *((self.regions, case.get(f)) for f in REGION_FIELDS),
+            (self.cases, case.get("id")),
+            (self.departments, case.get("department_id")),
+            (self.inboxes, case.get("assigned_staff_id")),
+        ):
+            conns = index.get(key) if key is not None else None
+            if conns:
+                found |= conns
+        return found
+
+    def size(self) -> int:
+        """Index entries (socket, topic) in all: for tests that nothing leaks."""
+        indexes = (self.regions, self.cases, self.departments, self.inboxes)
+        return sum(len(conns) for index in indexes for conns in index.values())
+
+
+def _remove(index: dict[int, set[Connection]], keys: Iterable[int], conn: Connection) -> None:
+    for key in keys:
+        conns = index.get(key)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del index[key]
+
+
 class Gateway:
     def __init__(self, db: Database, metrics: Metrics) -> None:
         self.db = db
         self.metrics = metrics
         self.connections: set[Connection] = set()
+        self.topics = Topics()
         self.last_seen = 0
         self.lock = asyncio.Lock()  # stream order: deliveries and subscription cut-overs
         self.dirty_regions: set[int] = set()
-        self._event_frames = metrics.frames_sent.labels(type="event")
+        self.registered = 0  # sockets ever registered (the service freezes them for the GC)
+        self._sent: dict[str, Counter] = {}
 
     async def start(self) -> None:
         async with self.db.read() as session:
@@ -80,16 +138,43 @@ class Gateway:
 
     def register(self, conn: Connection) -> None:
         self.connections.add(conn)
-        conn.pump = asyncio.create_task(self._pump(conn), name=f"ws-pump-{conn.user.username}")
+        self.registered += 1
         self.metrics.sockets.labels(kind=conn.kind).inc()
 
     def unregister(self, conn: Connection) -> None:
         if conn in self.connections:
             self.connections.discard(conn)
+            self.topics.drop(conn)
             self.metrics.sockets.labels(kind=conn.kind).dec()
         conn.closed = True
+        conn.backlog = None
         if conn.pump is not None:
             conn.pump.cancel()
+
+    def watch(
+        self,
+        conn: Connection,
+        *,
+        region: tuple[int, str, str] | None = None,  # (id, tier, code)
+        case_id: int | None = None,
+        department_id: int | None = None,
+        inbox: bool = False,
+    ) -> None:
+        """Add a topic to a registered socket (call under `lock`, as the cut-over does)."""
+        if conn.closed:
+            return
+        if region is not None:
+            conn.regions[region[0]] = (region[1], region[2])
+            self.topics.add(self.topics.regions, region[0], conn)
+        if case_id is not None:
+            conn.cases.add(case_id)
+            self.topics.add(self.topics.cases, case_id, conn)
+        if department_id is not None:
+            conn.departments.add(department_id)
+            self.topics.add(self.topics.departments, department_id, conn)
+        if inbox and conn.user.staff_id is not None:
+            conn.inbox = True
+            self.topics.add(self.topics.inboxes, conn.user.staff_id, conn)
 
     async def deliver(self, frames: list[Frame]) -> None:
         async with self.lock:
@@ -116,34 +201,56 @@ class Gateway:
                 self.last_seen = after = frame.position
 
     def _fanout(self, frame: Frame) -> None:
+        case = frame.case
         for key in REGION_FIELDS:
-            region_id = frame.case.get(key)
+            region_id = case.get(key)
             if isinstance(region_id, int):
                 self.dirty_regions.add(region_id)
         sent = 0
-        for conn in list(self.connections):  # a send may close (and drop) a connection
-            if conn.closed or not conn.wants(frame.case):
+        for conn in self.topics.receivers(case):  # a copy: a send may close (and drop) one
+            if conn.closed or not case_visible(conn.user, case):
                 continue
             if conn.buffer is not None:
                 conn.buffer.append(frame)
             elif self._offer(conn, frame.text):
                 sent += 1
         if sent:
-            self._event_frames.inc(sent)  # once per frame, not once per socket
+            self._counter("event").inc(sent)  # once per frame, not once per socket
 
     def send(self, conn: Connection, text: str, kind: str) -> None:
         if self._offer(conn, text):
-            self.metrics.frames_sent.labels(type=kind).inc()
+            self._counter(kind).inc()
+
+    def _counter(self, kind: str) -> Counter:
+        counter = self._sent.get(kind)
+        if counter is None:
+            counter = self._sent[kind] = self.metrics.frames_sent.labels(type=kind)
+        return counter
 
     def _offer(self, conn: Connection, text: str) -> bool:
+        """Send now if the socket takes it at once (the usual case: the bytes go to the
+        transport without a task switch); otherwise queue it behind, up to a bound."""
         if conn.closed:
             return False
+        if conn.backlog is not None:
+            if len(conn.backlog) >= SEND_QUEUE_FRAMES:
+                self.metrics.slow_consumer_closes.inc()
+                self.close(conn, CloseCode.SLOW_CONSUMER, "send queue full: reconnect with since")
+                return False
+            conn.backlog.append(text)
+            return True
+        sending = conn.socket.send_text(text)
         try:
-            conn.queue.put_nowait(text)
-        except asyncio.QueueFull:
-            self.metrics.slow_consumer_closes.inc()
-            self.close(conn, CloseCode.SLOW_CONSUMER, "send queue full: reconnect with since")
+            blocked = sending.send(None)
+        except StopIteration:
+            return True
+        except Exception:
+            self.unregister(conn)  # the socket is gone; its handler sees the disconnect
             return False
+        # The send waits for the transport to drain: it and whatever follows go through a
+        # task, in order, while the backlog stays bounded.
+        conn.backlog = deque()
+        conn.pump = asyncio.create_task(self._pump(conn, _finish(sending, blocked)))
         return True
 
     def close(self, conn: Connection, code: int, reason: str) -> None:
@@ -152,28 +259,43 @@ class Gateway:
         self.unregister(conn)
         asyncio.get_running_loop().create_task(_close_quietly(conn.socket, code, reason))
 
-    async def _pump(self, conn: Connection) -> None:
+    async def _pump(self, conn: Connection, started: Awaitable[None]) -> None:
         try:
-            while True:
-                text = await conn.queue.get()
-                await conn.socket.send_text(text)
+            await started
+            while conn.backlog:
+                await conn.socket.send_text(conn.backlog.popleft())
         except asyncio.CancelledError:
             raise
         except Exception:
             self.unregister(conn)
+            return
+        conn.backlog = None  # caught up: the next frame is sent directly again
+        conn.pump = None
 
     def subscribers_of(self, region_ids: Iterable[int]) -> dict[int, list[Connection]]:
-        wanted = set(region_ids)
         found: dict[int, list[Connection]] = {}
-        for conn in self.connections:
-            for region_id in wanted.intersection(conn.regions):
-                found.setdefault(region_id, []).append(conn)
+        for region_id in region_ids:
+            conns = self.topics.regions.get(region_id)
+            if conns:
+                found[region_id] = list(conns)
         return found
 
     async def shutdown(self) -> None:
         for conn in list(self.connections):
             self.close(conn, CloseCode.SHUTDOWN, "server restarting: reconnect with since")
         await asyncio.sleep(0)
+
+
+@types.coroutine
+def _finish(sending: Coroutine[Any, Any, None], blocked: Any) -> Generator[Any, None, None]:
+    """Resume a send that was started outside a task and suspended on `blocked` (the
+    future it awaits): the task waits for that future, then drives the send to its end."""
+    try:
+        yield blocked
+    except BaseException:
+        sending.close()
+        raise
+    yield from sending
 
 
 async def _close_quietly(socket: Socket, code: int, reason: str) -> None:

@@ -40,14 +40,16 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
         head = gateway.last_seen
         conn.buffer = []
         for grant in grants:
-            if grant.region is not None and grant.region.id is not None:
-                conn.regions[grant.region.id] = (grant.region.tier.value, grant.region.code)
-            if grant.case_id is not None:
-                conn.cases.add(grant.case_id)
-            if grant.department_id is not None:
-                conn.departments.add(grant.department_id)
-            if grant.topic.kind == "inbox":
-                conn.inbox = True
+            region = grant.region
+            gateway.watch(
+                conn,
+                region=(region.id, region.tier.value, region.code)
+                if region is not None and region.id is not None
+                else None,
+                case_id=grant.case_id,
+                department_id=grant.department_id,
+                inbox=grant.topic.kind == "inbox",
+            )
     resumable = msg.since is not None and 0 <= head - msg.since <= RESUME_WINDOW_POSITIONS
     mode = "resume" if resumable else "snapshot"
     gateway.send(
