@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import UTC, datetime
 
 from sqlmodel import col, select
@@ -33,6 +34,9 @@ class Realtime:
         self.gateway = Gateway(db, metrics)
         self.relay = Relay(db, self.bus, metrics) if relay else None
         self._tasks: list[asyncio.Task[None]] = []
+        # region id -> (time.monotonic() when computing began, the counters frame's text)
+        self._counters: dict[int, tuple[float, str]] = {}
+        self._computing: dict[int, asyncio.Future[str | None]] = {}
 
     def poke(self) -> None:
         if self.relay is not None:
@@ -59,29 +63,54 @@ class Realtime:
             await self.relay.stop()
         await self.bus.stop()
 
-    async def push_counters(self, region_ids: set[int], *, only: Connection | None = None) -> None:
-        """Counters of each region to its watchers — or, for a new subscription, to that one
-        socket only (sending to every watcher on each subscribe made connecting N walls
-        cost N² frames)."""
-        watchers = (
-            {rid: [only] for rid in region_ids}
-            if only is not None
-            else self.gateway.subscribers_of(region_ids)
-        )
-        if not watchers:
-            return
+    async def push_counters(self, region_ids: set[int]) -> None:
+        """Fresh counters of each region to everyone watching it (after its cases changed)."""
+        for region_id in sorted(region_ids):
+            if region_id not in self.gateway.topics.regions:
+                continue  # nobody here watches it
+            text = await self._compute_counters(region_id)
+            # The watchers as of now: a socket that subscribed meanwhile gets these too.
+            for conn in self.gateway.subscribers_of((region_id,)).get(region_id, []):
+                if text is not None:
+                    self.gateway.send(conn, text, "counters")
+
+    async def send_counters(self, conn: Connection, region_ids: set[int]) -> None:
+        """Counters for a new subscription, to that socket only. Computed at most once per
+        COUNTERS_EVERY_S per region and shared: a thousand walls connecting at once cost a
+        few counter queries, not a thousand (changes since then follow with the next push)."""
+        for region_id in sorted(region_ids):
+            cached = self._counters.get(region_id)
+            if cached is None or time.monotonic() - cached[0] >= COUNTERS_EVERY_S:
+                pending = self._computing.get(region_id)
+                if pending is None:
+                    pending = asyncio.ensure_future(self._compute_shared(region_id))
+                    self._computing[region_id] = pending
+                await asyncio.shield(pending)  # several subscribers wait for one query
+                cached = self._counters.get(region_id)
+            if cached is not None:
+                self.gateway.send(conn, cached[1], "counters")
+
+    async def _compute_shared(self, region_id: int) -> str | None:
+        try:
+            return await self._compute_counters(region_id)
+        finally:
+            self._computing.pop(region_id, None)
+
+    async def _compute_counters(self, region_id: int) -> str | None:
+        started = time.monotonic()
         now = datetime.now(UTC)
         async with self.db.read() as session:
-            for region_id, conns in watchers.items():
-                region = await session.get(Region, region_id)
-                if region is None:
-                    continue
-                counters = await region_counters(session, region.tier, region_id, now)
-                text = CountersFrame(
-                    region=region.code, as_of=now.isoformat(), counters=counters
-                ).model_dump_json()
-                for conn in conns:
-                    self.gateway.send(conn, text, "counters")
+            region = await session.get(Region, region_id)
+            if region is None:
+                return None
+            counters = await region_counters(session, region.tier, region_id, now)
+        text = CountersFrame(
+            region=region.code, as_of=now.isoformat(), counters=counters
+        ).model_dump_json()
+        cached = self._counters.get(region_id)
+        if cached is None or cached[0] < started:  # a slower, older computation loses
+            self._counters[region_id] = (started, text)
+        return text
 
     async def _counters_loop(self) -> None:
         while True:

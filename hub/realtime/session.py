@@ -82,7 +82,7 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
         for frame in held:
             if frame.position > head:
                 gateway.send(conn, frame.text, "event")
-    await hub.realtime.push_counters(set(conn.regions), only=conn)
+    await hub.realtime.send_counters(conn, set(conn.regions))
 
 
 async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
