@@ -66,27 +66,36 @@ class Relay:
                 await self._task
 
     async def _run(self) -> None:
+        # Catch up (publish what is numbered but not published) on start, on every idle
+        # poll and after a failure. A wake-up after a commit goes straight to numbering:
+        # the read that looks for stragglers would only add to the new events' latency.
+        catch_up = True
         while True:
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL_S)
                 await asyncio.sleep(COALESCE_S)
+            except TimeoutError:
+                catch_up = True
             self._wake.clear()
             try:
-                while await self.step():
+                while await self.step(catch_up=catch_up):
                     pass
+                catch_up = False
             except asyncio.CancelledError:
                 raise
             except BusUnavailable as exc:
                 log.warning("bus unavailable, events wait in the database: %s", exc)
+                catch_up = True
                 await asyncio.sleep(RETRY_S)
             except Exception:
                 log.exception("relay step failed; retrying")
+                catch_up = True
                 await asyncio.sleep(RETRY_S)
 
-    async def step(self) -> bool:
-        """Number a batch and publish it; first catch up on anything numbered earlier but
-        not published (a crash, a bus outage). True if there was work."""
-        caught_up = await self.publish_pending()
+    async def step(self, *, catch_up: bool = True) -> bool:
+        """Number a batch and publish it; first (with `catch_up`) publish anything numbered
+        earlier but not published (a crash, a bus outage). True if there was work."""
+        caught_up = await self.publish_pending() if catch_up else 0
         frames = await self.assign()
         if frames:
             await self._publish(frames)
