@@ -1,10 +1,13 @@
 """Wall counters for new subscriptions: computed once for many sockets subscribing at the
-same time, sent to each new socket only, and equal to what the database says."""
+same time, sent to each new socket only, and equal to what the database says. Sockets kept
+out of the collector's full passes, and reclaimed once closed."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from datetime import UTC, datetime
 
 import httpx
@@ -58,3 +61,43 @@ async def test_walls_subscribing_together_share_one_counters_computation(
     assert all(f["counters"]["open"] == 2 for f in latest)
     for conn in conns:
         realtime.gateway.unregister(conn)
+
+
+class CyclicSocket(FakeSocket):
+    """A socket whose objects form a reference cycle, as real protocol objects do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.me = self
+
+
+async def test_sockets_are_frozen_for_the_gc_in_batches_and_reclaimed_once_closed(
+    hub: Hub, world: World
+) -> None:
+    realtime = Realtime(hub.db, hub.metrics, "memory://", relay=False)
+    async with hub.db.read() as session:
+        wall = await load_principal(session, world.user["wall"], None)
+    realtime.gc_freeze_every = realtime.gc_reclaim_after = 50
+    gc.unfreeze()
+    try:
+        conns = [Connection(CyclicSocket(), wall) for _ in range(49)]
+        for conn in conns:
+            realtime.gateway.register(conn)
+        realtime.freeze_sockets()
+        assert gc.get_freeze_count() == 0  # fewer than a batch: left to the collector
+        conns.append(Connection(CyclicSocket(), wall))
+        realtime.gateway.register(conns[-1])
+        realtime.freeze_sockets()
+        assert gc.get_freeze_count() > 0
+        probe = weakref.ref(conns[0].socket)
+        for conn in conns[:49]:
+            realtime.gateway.unregister(conn)
+        del conns[:49]
+        gc.collect()
+        realtime.freeze_sockets()
+        assert probe() is not None  # frozen: a dead cycle stays until unfrozen
+        realtime.gateway.unregister(conns.pop())
+        realtime.freeze_sockets()  # 50 closed: unfreeze and collect
+        assert probe() is None
+    finally:
+        gc.unfreeze()

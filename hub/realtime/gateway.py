@@ -127,7 +127,9 @@ class Gateway:
         self.last_seen = 0
         self.lock = asyncio.Lock()  # stream order: deliveries and subscription cut-overs
         self.dirty_regions: set[int] = set()
-        self.registered = 0  # sockets ever registered (the service freezes them for the GC)
+        # Sockets ever registered and unregistered (the service freezes them for the GC).
+        self.registered = 0
+        self.unregistered = 0
         self._sent: dict[str, Counter] = {}
 
     async def start(self) -> None:
@@ -145,6 +147,7 @@ class Gateway:
         if conn in self.connections:
             self.connections.discard(conn)
             self.topics.drop(conn)
+            self.unregistered += 1
             self.metrics.sockets.labels(kind=conn.kind).dec()
         conn.closed = True
         conn.backlog = None
