@@ -106,7 +106,8 @@ async def _run(sim: Simulator, rate_per_s: float, duration_s: float, show: bool)
                 print(f"\r{sim.stats.line()}   ", end="", flush=True)
             wake = min(next_create, now + TICK_S) if rate_per_s > 0 else now + TICK_S
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(wake - loop.time(), 0.005))
+                async with asyncio.timeout(max(wake - loop.time(), 0.005)):  # see Relay._run
+                    await stop.wait()
     if show:
         print(f"\r{sim.stats.line()}   ")
 

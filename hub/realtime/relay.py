@@ -72,7 +72,10 @@ class Relay:
         catch_up = True
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL_S)
+                # Not asyncio.wait_for: on 3.11 it can swallow a cancel that lands as the
+                # event is set, and stop() then waits forever (seen at shutdown under load).
+                async with asyncio.timeout(IDLE_POLL_S):
+                    await self._wake.wait()
                 await asyncio.sleep(COALESCE_S)
             except TimeoutError:
                 catch_up = True

@@ -49,7 +49,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     await ws.accept()
     try:
-        raw = await asyncio.wait_for(ws.receive_text(), timeout=AUTH_TIMEOUT_S)
+        async with asyncio.timeout(AUTH_TIMEOUT_S):  # not wait_for: see Relay._run
+            raw = await ws.receive_text()
         user = await authenticate_message(hub, _parse(raw))
     except TimeoutError:
         await ws.close(code=CloseCode.AUTH_TIMEOUT, reason="no auth message")

@@ -141,7 +141,8 @@ class SlaEngine:
                 log.exception("SLA timer tick failed; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # not wait_for: see Relay._run
+                    await self._wake.wait()
 
     # -- claiming and firing -----------------------------------------------------------
 
