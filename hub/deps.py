@@ -56,7 +56,9 @@ class Hub:
         # waking them on every commit cost each request a query of theirs.
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a hop
+    # to another thread and back on every request for what is an attribute read.
     hub: Hub = request.app.state.hub
     return hub
 

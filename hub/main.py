@@ -76,14 +76,16 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.hub = the_hub
     errors.install(app)
     api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
+    # Routes are matched in order, one regular expression each: the hot path (cases, and
+    # its ingest above all) goes first so it does not try every other route before its own.
     routers = (
+        cases_router,
         auth_router,
         key_router,
         audit_router,
         regions_router,
         org_router,
         catalogue_router,
-        cases_router,
         attachments_router,
         screens_router,
         sla_router,
