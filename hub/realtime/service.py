@@ -24,6 +24,7 @@ from hub.regions.models import Region
 
 log = logging.getLogger(__name__)
 COUNTERS_EVERY_S = 0.5  # at most twice a second per region
+COUNTERS_SEND_BATCH = 100  # sockets sent a region's counters between yields to the loop
 REVALIDATE_EVERY_S = 10.0  # how soon a disabled user's open sockets are closed
 GC_FREEZE_EVERY_SOCKETS = 200  # new sockets between two freezes (see freeze_sockets)
 GC_RECLAIM_AFTER_CLOSED = 10_000  # closed sockets between two full collections
@@ -75,10 +76,16 @@ class Realtime:
             if region_id not in self.gateway.topics.regions:
                 continue  # nobody here watches it
             text = await self._compute_counters(region_id)
+            if text is None:
+                continue
             # The watchers as of now: a socket that subscribed meanwhile gets these too.
-            for conn in self.gateway.subscribers_of((region_id,)).get(region_id, []):
-                if text is not None:
+            watchers = self.gateway.subscribers_of((region_id,)).get(region_id, [])
+            for start in range(0, len(watchers), COUNTERS_SEND_BATCH):
+                for conn in watchers[start : start + COUNTERS_SEND_BATCH]:
                     self.gateway.send(conn, text, "counters")
+                # Let live events through between batches: sending counters to 1,000 walls
+                # takes about 17 ms, and a case's event should not wait behind them.
+                await asyncio.sleep(0)
 
     async def send_counters(self, conn: Connection, region_ids: set[int]) -> None:
         """Counters for a new subscription, to that socket only. Computed at most once per
