@@ -21,7 +21,7 @@ from hub.cases.machine import (
     IllegalTransition,
     allowed_actions,
 )
-from hub.cases.models import Case
+from hub.cases.models import Case, new_case
 from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
@@ -82,7 +82,7 @@ async def _create(
         if entry is None:
             raise Unprocessable("category_code", f"unknown category {data.category_code!r}")
     now = hub.clock.now()
-    case = Case(
+    case = new_case(
         title=data.title,
         description=data.description,
         category_code=entry.code if entry else None,

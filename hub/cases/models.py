@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy.orm import instrumentation
 from sqlmodel import Field, SQLModel
 
 from hub.cases.machine import CaseState
@@ -77,6 +79,42 @@ class Case(SQLModel, table=True):
     idempotency_fingerprint: str | None = Field(default=None, max_length=64)
     # Hash of the newest event: lets `audit verify` notice a deleted or appended tail.
     event_head: str | None = Field(default=None, max_length=64)
+
+
+def new_case(**values: Any) -> Case:
+    """A new Case as `Case(**values)` builds it, without validation (the values come
+    from a validated request and the reference data) and without SQLModel's setattr per
+    field: an instance made the way the ORM makes one it loads, then its fields filled
+    in. Building a Case was a tenth of the hub's work per created case."""
+    unknown = values.keys() - Case.model_fields.keys()
+    if unknown:
+        raise TypeError(f"not fields of Case: {sorted(unknown)}")
+    missing = _REQUIRED - values.keys()
+    if missing:
+        raise TypeError(f"Case needs {sorted(missing)}")
+    case: Case = _CASE_MANAGER.new_instance()
+    fields = {name: make() for name, make in _DEFAULTS.items()}
+    fields.update(values)
+    case.__dict__.update(fields)
+    object.__setattr__(case, "__pydantic_fields_set__", set(values))
+    object.__setattr__(case, "__pydantic_extra__", None)
+    return case
+
+
+_CASE_MANAGER = instrumentation.manager_of_class(Case)
+_REQUIRED = frozenset(n for n, f in Case.model_fields.items() if f.is_required())
+
+
+# A fresh value from each field's default or factory (mutable defaults are never shared).
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    name: field.default_factory or _constant(field.default)  # type: ignore[misc]
+    for name, field in Case.model_fields.items()
+    if not field.is_required()
+}
 
 
 class CaseEvent(SQLModel, table=True):
