@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -107,6 +109,7 @@ def test_a_routed_case_lands_on_a_department_whose_list_covers_it(
         == {HandlingTier.GRID: 1, HandlingTier.TOWNSHIP: 2, HandlingTier.COUNTY: 3}[entry.tier]
     )
     assert decision.reasons
+    assert decision.as_dict() == asdict(decision)  # what the dispatch event records
 
 
 @given(entries(), rosters())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from hub.cases.machine import Action, CaseState, next_state
@@ -79,7 +78,7 @@ async def route_case(
     start_clocks(case, entry, ctx.ref.calendar, ctx.now)
     payload = {
         "action": action.value,
-        "decision": asdict(decision),
+        "decision": decision.as_dict(),
         "note": note,
         "assigned_staff_id": assigned,
     }
