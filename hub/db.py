@@ -12,6 +12,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+
 AfterCommit = Callable[[], Awaitable[None]]
 T = TypeVar("T")
 _HOOKS_KEY = "after_commit"
@@ -46,6 +48,8 @@ def _tune_sqlite(engine: Engine, *, immediate: bool) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
+        # Checkpoints run in their own thread (hub/checkpoint.py), not in a commit.
+        cur.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -84,13 +88,14 @@ class Database:
                     json_serializer=_json,
                 )
                 _tune_sqlite(self._batch_engine, immediate=True)
+                self._checkpointer: WalCheckpointer | None = WalCheckpointer(path)
                 self._batch_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
                     max_workers=1, thread_name_prefix="sqlite-batch-writer"
                 )
             else:
-                self._batch_engine, self._batch_thread = None, None
+                self._batch_engine, self._batch_thread, self._checkpointer = None, None, None
         else:
-            self._batch_engine, self._batch_thread = None, None
+            self._batch_engine, self._batch_thread, self._checkpointer = None, None, None
             self.engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, json_serializer=_json
             )
@@ -181,6 +186,8 @@ class Database:
 
     async def _acquire(self) -> None:
         assert self._write_lock is not None
+        if self._checkpointer is not None:
+            self._checkpointer.start()  # with the first write, not for read-only uses
         self._waiting += 1
         try:
             await self._write_lock.acquire()
@@ -188,6 +195,8 @@ class Database:
             self._waiting -= 1
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         if self._batch_thread is not None:
             self._batch_thread.shutdown(wait=True)
         if self._batch_engine is not None:
