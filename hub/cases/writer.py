@@ -2,7 +2,9 @@
 writer task inserts whatever has queued up meanwhile in a single transaction — two
 multi-row inserts however many cases wait. Under load that spreads the cost of a
 transaction, SQLite's single write lock and every statement's round trip over the batch;
-alone, a case goes in at once (the writer never waits to fill a batch)."""
+alone, a case goes in at once (the writer never waits to fill a batch). On a SQLite file
+the batches run in the database's writer thread, which takes drafts itself, so a batch
+never waits for the event loop between statements (see Database.run_in_writer)."""
 
 from __future__ import annotations
 
