@@ -131,9 +131,7 @@ class CaseWriter:
             return exc
 
     async def _insert_async(self, batch: list[Draft]) -> list[tuple[Case, bool]]:
-        async with self.db.transaction() as session:
-            conn = await session.connection()
-            return await conn.run_sync(_insert, batch)
+        return await self.db.write_sync(lambda conn: _insert(conn, batch))
 
     def _deliver(self, batch: list[Draft], results: list[Result]) -> None:
         self.committed()
