@@ -82,7 +82,8 @@ class Client:
 
 @asynccontextmanager
 async def ws_client(addr: str, token: str | None, **connect_kw: Any) -> AsyncIterator[Client]:
-    async with connect(f"ws://{addr}/ws", compression=None, **connect_kw) as ws:
+    # No compression unless asked: like the benchmark's clients (and curl, and most bots).
+    async with connect(f"ws://{addr}/ws", **{"compression": None, **connect_kw}) as ws:
         client = Client(ws)
         if token is not None:
             await client.send({"type": "auth", "token": token})

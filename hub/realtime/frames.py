@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.cases.models import Case, CaseEvent
 from hub.cases.service import VIEW_COLUMNS, case_view
 from hub.clock import SHANGHAI
+from hub.realtime.wire import encode_text
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,11 @@ class Frame:
     case: dict[str, Any]
     text: str
     committed_at: datetime
+
+    @cached_property
+    def wire(self) -> bytes:
+        """The websocket frame's bytes, framed once for all of this process's sockets."""
+        return encode_text(self.text)
 
 
 @dataclass(slots=True)

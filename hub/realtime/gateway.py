@@ -22,6 +22,7 @@ from hub.metrics import Metrics
 from hub.realtime.frames import Frame, events_between, frames_for
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode
+from hub.realtime.wire import RawSocket
 
 log = logging.getLogger(__name__)
 REGION_FIELDS = ("grid_id", "community_id", "township_id", "county_id", "city_id")
@@ -49,6 +50,8 @@ class Connection:
     # buffer was full); None while the socket keeps up, which is nearly always.
     backlog: deque[str] | None = None
     pump: asyncio.Task[None] | None = None
+    # Writes prepared frames past ASGI when the server allows it (hub/realtime/wire.py).
+    raw: RawSocket | None = None
 
     @property
     def kind(self) -> str:
@@ -181,13 +184,17 @@ class Gateway:
 
     async def deliver(self, frames: list[Frame]) -> None:
         async with self.lock:
+            fresh: list[Frame] = []
             for frame in sorted(frames, key=lambda f: f.position):
                 if frame.position <= self.last_seen:
                     continue  # a duplicate (several relays, or a republish after an outage)
                 if frame.position > self.last_seen + 1:
+                    self._fanout(fresh)  # what precedes the gap goes out first
+                    fresh = []
                     await self._backfill(self.last_seen, frame.position - 1)
-                self._fanout(frame)
+                fresh.append(frame)
                 self.last_seen = frame.position
+            self._fanout(fresh)
 
     async def _backfill(self, after: int, upto: int) -> None:
         """Frames the bus skipped (a Redis restart, another process's relay racing ahead)
@@ -199,29 +206,54 @@ class Gateway:
             if not frames:
                 log.error("positions %s..%s missing from the database", after + 1, upto)
                 return
-            for frame in frames:
-                self._fanout(frame)
-                self.last_seen = after = frame.position
+            self._fanout(frames)
+            self.last_seen = after = frames[-1].position
 
-    def _fanout(self, frame: Frame) -> None:
-        case = frame.case
-        for key in REGION_FIELDS:
-            region_id = case.get(key)
-            if isinstance(region_id, int):
-                self.dirty_regions.add(region_id)
+    def _fanout(self, frames: list[Frame]) -> None:
+        """Each socket gets its frames of the batch in one write: a case's events come
+        together (created and dispatched, say), and a write per frame per socket is most
+        of what a broadcast costs (a system call each, and a wake-up of the reader)."""
+        batches: dict[Connection, list[Frame]] = {}
+        for frame in frames:
+            case = frame.case
+            for key in REGION_FIELDS:
+                region_id = case.get(key)
+                if isinstance(region_id, int):
+                    self.dirty_regions.add(region_id)
+            for conn in self.topics.receivers(case):  # a copy: a send may drop one
+                if conn.closed or not case_visible(conn.user, case):
+                    continue
+                if conn.buffer is not None:
+                    conn.buffer.append(frame)
+                elif (batch := batches.get(conn)) is None:
+                    batches[conn] = [frame]
+                else:
+                    batch.append(frame)
+        joined: dict[tuple[int, ...], bytes] = {}  # sockets with the same frames share bytes
         sent = 0
-        for conn in self.topics.receivers(case):  # a copy: a send may close (and drop) one
-            if conn.closed or not case_visible(conn.user, case):
-                continue
-            if conn.buffer is not None:
-                conn.buffer.append(frame)
-            elif self._offer(conn, frame.text):
-                sent += 1
+        for conn, batch in batches.items():
+            if len(batch) == 1:
+                sent += self._offer(conn, batch[0].text, batch[0].wire)
+            else:
+                sent += self._offer_batch(conn, batch, joined)
         if sent:
-            self._counter("event").inc(sent)  # once per frame, not once per socket
+            self._counter("event").inc(sent)  # once per batch, not once per socket
 
-    def send(self, conn: Connection, text: str, kind: str) -> None:
-        if self._offer(conn, text):
+    def _offer_batch(
+        self, conn: Connection, batch: list[Frame], joined: dict[tuple[int, ...], bytes]
+    ) -> int:
+        if conn.raw is not None and conn.backlog is None and not conn.closed:
+            positions = tuple(f.position for f in batch)
+            wire = joined.get(positions)
+            if wire is None:
+                wire = joined[positions] = b"".join(f.wire for f in batch)
+            if conn.raw.write(wire):
+                return len(batch)
+        # No direct writer, or paused or closing: the ordinary path, frame by frame.
+        return sum(self._offer(conn, f.text) for f in batch)
+
+    def send(self, conn: Connection, text: str, kind: str, wire: bytes | None = None) -> None:
+        if self._offer(conn, text, wire):
             self._counter(kind).inc()
 
     def _counter(self, kind: str) -> Counter:
@@ -230,11 +262,19 @@ class Gateway:
             counter = self._sent[kind] = self.metrics.frames_sent.labels(type=kind)
         return counter
 
-    def _offer(self, conn: Connection, text: str) -> bool:
+    def _offer(self, conn: Connection, text: str, wire: bytes | None = None) -> bool:
         """Send now if the socket takes it at once (the usual case: the bytes go to the
-        transport without a task switch); otherwise queue it behind, up to a bound."""
+        transport without a task switch); otherwise queue it behind, up to a bound. With
+        `wire` (the frame already framed) a socket that allows it gets those bytes directly."""
         if conn.closed:
             return False
+        if (
+            conn.backlog is None
+            and wire is not None
+            and conn.raw is not None
+            and conn.raw.write(wire)
+        ):
+            return True  # else paused or closing: the ordinary send waits or fails
         if conn.backlog is not None:
             if len(conn.backlog) >= SEND_QUEUE_FRAMES:
                 self.metrics.slow_consumer_closes.inc()

@@ -32,6 +32,7 @@ from hub.realtime.protocol import (
     client_message,
 )
 from hub.realtime.session import subscribe
+from hub.realtime.wire import raw_socket
 
 router = APIRouter()
 AUTH_TIMEOUT_S = 10.0
@@ -60,7 +61,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    conn = Connection(socket=ws, user=user)
+    conn = Connection(socket=ws, user=user, raw=raw_socket(ws.scope))
     gateway = realtime.gateway
     gateway.register(conn)
     limiter = TokenBuckets(hub.clock, per_min=INBOUND_PER_MIN)
