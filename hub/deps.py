@@ -16,6 +16,7 @@ from hub.metrics import Metrics
 from hub.sla.calendar import WorkCalendar, parse_windows
 
 if TYPE_CHECKING:
+    from hub.realtime.relay import Relay
     from hub.realtime.service import Realtime
     from hub.sla.engine import SlaEngine
 
@@ -42,7 +43,7 @@ class Hub:
             self.calendar = WorkCalendar(windows=windows)
         self.limits = RateLimits(self.settings, self.clock)
         self.reference = ReferenceCache(self.db, self.calendar)
-        self.writer = CaseWriter(self.db, self.committed)
+        self.writer = CaseWriter(self.db, self.committed, self.outbox)
 
     async def aclose(self) -> None:
         await self.writer.stop()
@@ -54,6 +55,15 @@ class Hub:
             self.realtime.poke()
         # The timers are not poked: they look at least every `sla_poll_s` anyway, and
         # waking them on every commit cost each request a query of theirs.
+
+    def outbox(self) -> Relay | None:
+        """The relay that numbers new cases' events in the case writer's transactions: on
+        a SQLite file, where every write holds the one lock anyway. Elsewhere (PostgreSQL)
+        numbering stays the relay's own short transaction, so that writers of several
+        processes do not queue on the stream's row for the whole of their inserts."""
+        if self.realtime is None or not self.db.has_writer_thread:
+            return None
+        return self.realtime.relay
 
 
 async def get_hub(request: Request) -> Hub:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.cases.models import Case, CaseEvent
@@ -52,6 +52,7 @@ _EVENTS = CaseEvent.__table__  # type: ignore[attr-defined]
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _COLUMNS = [_EVENTS.c[f.name] for f in fields(StoredEvent)]
 _VIEWED = [_CASES.c[name] for name in VIEW_COLUMNS]  # not the ladder's JSON, say
+_CASE_VIEWS = select(*_VIEWED).where(_CASES.c.id.in_(bindparam("ids", expanding=True)))
 
 
 async def _stored(session: AsyncSession, stmt: Select[Any]) -> list[StoredEvent]:
@@ -70,8 +71,14 @@ async def unpositioned(session: AsyncSession, *, limit: int) -> list[StoredEvent
 
 
 def unpositioned_sync(conn: Connection, *, limit: int) -> list[StoredEvent]:
+    return _stored_sync(conn, _unpositioned(limit))
+
+
+@cache
+def _unpositioned(limit: int) -> Select[Any]:
+    # Built once per limit: the statement and its cache key cost more than running it.
     stmt = select(*_COLUMNS).where(_EVENTS.c.position.is_(None)).order_by(_EVENTS.c.id)
-    return _stored_sync(conn, stmt.limit(limit))
+    return stmt.limit(limit)
 
 
 def event_view(event: StoredEvent) -> dict[str, Any]:
@@ -99,7 +106,7 @@ def frames_for_sync(conn: Connection, events: Sequence[StoredEvent], now: dateti
     ids = {e.case_id for e in events}
     cases: dict[int, Row[Any]] = {}
     if ids:
-        for row in conn.execute(select(*_VIEWED).where(_CASES.c.id.in_(ids))):
+        for row in conn.execute(_CASE_VIEWS, {"ids": list(ids)}):
             cases[row.id] = row
     frames = []
     views: dict[int, dict[str, Any]] = {}  # one view per case, shared by its events' frames

@@ -3,7 +3,11 @@
 An event is written with its change; it has no position until the relay, after commit,
 numbers it under a lock on the one `stream_state` row. So the stream order is the order of
 numbering, gap-free, and an event committed just before a crash is numbered and published
-by whichever relay runs next."""
+by whichever relay runs next. On a SQLite file new cases' events are numbered the same way
+but inside the case writer's transaction (`number`), which holds the database's only write
+lock anyway; the relay publishes what it is handed (`numbered`) in position order with its
+own. What was numbered but not published when a process died is published on the next
+start (`publish_pending`), as is anything a failed publish left behind."""
 
 from __future__ import annotations
 
@@ -42,6 +46,21 @@ BUSY_WINDOW_S = 0.03
 RETRY_S = 1.0
 _EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
 _STATE: Table = StreamState.__table__  # type: ignore[attr-defined]
+# Built once: constructing a statement and its cache key on every call cost more than
+# running it (the numbering runs inside every case batch's transaction on SQLite).
+_LOCK_STATE = (
+    select(_STATE.c.last_position, _STATE.c.published_position)
+    .where(_STATE.c.id == 1)
+    .with_for_update()
+)
+_SET_STATE = (
+    update(_STATE)
+    .where(_STATE.c.id == 1)
+    .values(last_position=bindparam("last"), published_position=bindparam("published"))
+)
+_SET_POSITION = (
+    _EVENTS.update().where(_EVENTS.c.id == bindparam("b_id")).values(position=bindparam("b_pos"))
+)
 
 
 class Relay:
@@ -55,9 +74,25 @@ class Relay:
         self._busy_at = 0.0  # monotonic time of the last step that found work
         # How far this relay has published; recorded in its next numbering transaction.
         self._published = 0
+        self._numbering_due = False  # a commit left events without positions
+        self._ready: list[Frame] = []  # numbered in a writer's transaction, to publish
 
     def poke(self) -> None:
         """Called after a commit that wrote events: number and publish them now."""
+        self._numbering_due = True
+        self._wake.set()
+
+    def number(self, conn: Connection) -> list[Frame]:
+        """Number waiting events in the caller's write transaction (the case writer's on
+        SQLite; see hub/cases/writer.py Outbox) and return their frames, to be handed to
+        `numbered` once it has committed. If it rolls back, so does the numbering."""
+        return self._assign(conn)
+
+    def numbered(self, frames: list[Frame]) -> None:
+        """After that commit, on the loop: publish the frames next, in position order."""
+        self._ready += frames
+        if len(frames) >= BATCH:
+            self._numbering_due = True  # more may be waiting than one batch took
         self._wake.set()
 
     def start(self) -> None:
@@ -80,14 +115,17 @@ class Relay:
                 # event is set, and stop() then waits forever (seen at shutdown under load).
                 async with asyncio.timeout(IDLE_POLL_S):
                     await self._wake.wait()
-                if time.monotonic() - self._busy_at < BUSY_WINDOW_S:
+                busy = time.monotonic() - self._busy_at < BUSY_WINDOW_S
+                if busy and self._numbering_due and not self._ready:
                     await asyncio.sleep(COALESCE_S)
             except TimeoutError:
                 catch_up = True
             self._wake.clear()
+            number, self._numbering_due = self._numbering_due or catch_up, False
             try:
-                while await self.step(catch_up=catch_up):
-                    self._busy_at = time.monotonic()
+                while await self.step(catch_up=catch_up, number=number):
+                    if number:
+                        self._busy_at = time.monotonic()
                 catch_up = False
             except asyncio.CancelledError:
                 raise
@@ -100,14 +138,26 @@ class Relay:
                 catch_up = True
                 await asyncio.sleep(RETRY_S)
 
-    async def step(self, *, catch_up: bool = True) -> bool:
-        """Number a batch and publish it; first (with `catch_up`) publish anything numbered
-        earlier but not published (a crash, a bus outage). True if there was work."""
+    async def step(self, *, catch_up: bool = True, number: bool = True) -> bool:
+        """Publish what writers numbered, then (with `number`) number a batch and publish
+        it; first (with `catch_up`) publish anything numbered earlier but not published (a
+        crash, a bus outage). True if there was work."""
         caught_up = await self.publish_pending() if catch_up else 0
-        frames = await self.assign()
+        published = 0
+        if self._ready:  # before numbering: that may wait for the writer's next batch
+            published += await self._publish_ready([])
+        if number:
+            # Frames handed over meanwhile may precede these: published together, in order.
+            published += await self._publish_ready(await self.assign())
+        return caught_up > 0 or published > 0
+
+    async def _publish_ready(self, frames: list[Frame]) -> int:
+        ready, self._ready = self._ready, []
+        if ready:
+            frames = sorted([*ready, *frames], key=lambda f: f.position)
         if frames:
             await self._publish(frames)
-        return caught_up > 0 or bool(frames)
+        return len(frames)
 
     async def assign(self) -> list[Frame]:
         """One transaction: number the waiting events, build their frames, and record how far
@@ -117,31 +167,20 @@ class Relay:
     def _assign(self, conn: Connection) -> list[Frame]:
         # Synchronous: on SQLite the whole transaction is one call in the writer thread, so
         # the relay holds the single write lock for its work only (see Database.write_sync).
-        state = conn.execute(
-            select(_STATE.c.last_position, _STATE.c.published_position)
-            .where(_STATE.c.id == 1)
-            .with_for_update()
-        ).one()
+        state = conn.execute(_LOCK_STATE).one()
         events = unpositioned_sync(conn, limit=BATCH)
-        if self._published > state.published_position:
+        published = state.published_position
+        if self._published > published:
             published = min(self._published, state.last_position)
-            conn.execute(
-                update(_STATE).where(_STATE.c.id == 1).values(published_position=published)
-            )
+        last = state.last_position + len(events)
+        if published != state.published_position or events:
+            conn.execute(_SET_STATE, {"last": last, "published": published})
         if not events:
             return []
-        first = state.last_position + 1
-        for offset, event in enumerate(events):
-            event.position = first + offset
+        for position, event in enumerate(events, start=state.last_position + 1):
+            event.position = position
         # One executemany for the batch: the relay must not halve ingest throughput.
-        conn.execute(
-            _EVENTS.update()
-            .where(_EVENTS.c.id == bindparam("b_id"))
-            .values(position=bindparam("b_pos")),
-            [{"b_id": e.id, "b_pos": e.position} for e in events],
-        )
-        last = first + len(events) - 1
-        conn.execute(update(_STATE).where(_STATE.c.id == 1).values(last_position=last))
+        conn.execute(_SET_POSITION, [{"b_id": e.id, "b_pos": e.position} for e in events])
         return frames_for_sync(conn, events, datetime.now(UTC))
 
     async def _publish(self, frames: list[Frame]) -> None:
