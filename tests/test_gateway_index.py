@@ -23,6 +23,7 @@ from hub.realtime import gateway as gw
 from hub.realtime.frames import Frame
 from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.protocol import CloseCode
+from hub.realtime.wire import RawSocket
 
 # A small region tree: city 1; counties 2, 3; two townships each; two grids per township
 # (the community tier is skipped: a case names it, but nobody here watches it).
@@ -243,3 +244,48 @@ async def test_a_socket_that_fails_on_send_is_dropped(gateway: Gateway) -> None:
     await gateway.deliver([_frame(1, {"id": 1, "city_id": CITY[0]})])
     assert fine.sent == ['{"position":1}']
     assert len(gateway.connections) == 1 and gateway.topics.size() == 1
+
+
+class FakeRaw(RawSocket):
+    """A direct writer that records each write's bytes; `paused` makes it refuse."""
+
+    __slots__ = ("paused", "writes")
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.writes: list[bytes] = []
+        self.paused = False
+
+    def write(self, wire: bytes) -> bool:
+        if self.paused:
+            return False
+        self.writes.append(wire)
+        return True
+
+
+async def test_a_batch_goes_out_as_its_first_frame_then_the_rest_in_one_write(
+    gateway: Gateway,
+) -> None:
+    admin = Principal(1, "admin", "admin", Role.ADMIN, None, None, None, None)
+    conns = [Connection(FakeSocket(), admin, raw=FakeRaw()) for _ in range(3)]
+    for conn in conns:
+        gateway.register(conn)
+        gateway.watch(conn, region=_region(CITY[0]))
+    frames = [_frame(p, {"id": 1, "city_id": CITY[0]}) for p in (1, 2, 3)]
+    await gateway.deliver(frames)
+    wires = [f.wire for f in frames]
+    for conn in conns:
+        assert isinstance(conn.raw, FakeRaw) and isinstance(conn.socket, FakeSocket)
+        assert conn.raw.writes == [wires[0], wires[1] + wires[2]]
+        assert conn.socket.sent == []  # nothing through the ordinary send
+    # Sockets with the same frames share one joined buffer rather than a copy each.
+    tails = {id(c.raw.writes[1]) for c in conns if isinstance(c.raw, FakeRaw)}
+    assert len(tails) == 1
+    # A paused socket gets the same frames through the ordinary path, in order.
+    raw = conns[0].raw
+    assert isinstance(raw, FakeRaw)
+    raw.paused = True
+    await gateway.deliver([_frame(p, {"id": 1, "city_id": CITY[0]}) for p in (4, 5)])
+    assert conns[0].socket.sent == ['{"position":4}', '{"position":5}']  # type: ignore[attr-defined]
+    for conn in conns:
+        gateway.unregister(conn)

@@ -210,9 +210,10 @@ class Gateway:
             self.last_seen = after = frames[-1].position
 
     def _fanout(self, frames: list[Frame]) -> None:
-        """Each socket gets its frames of the batch in one write: a case's events come
-        together (created and dispatched, say), and a write per frame per socket is most
-        of what a broadcast costs (a system call each, and a wake-up of the reader)."""
+        """At most two writes per socket for a batch however many frames it holds: a write
+        per frame per socket is most of what a broadcast costs (a system call each, and a
+        wake-up of the reader), so under load, when the relay hands over many frames at
+        once, each socket gets its share in one go."""
         batches: dict[Connection, list[Frame]] = {}
         for frame in frames:
             case = frame.case
@@ -229,13 +230,16 @@ class Gateway:
                     batches[conn] = [frame]
                 else:
                     batch.append(frame)
-        joined: dict[tuple[int, ...], bytes] = {}  # sockets with the same frames share bytes
+        # Each socket's first frame of the batch goes to every socket first: the head of the
+        # batch (a new case's `created`) reaches every screen as soon as it can; the rest
+        # follows in one write per socket.
         sent = 0
         for conn, batch in batches.items():
-            if len(batch) == 1:
-                sent += self._offer(conn, batch[0].text, batch[0].wire)
-            else:
-                sent += self._offer_batch(conn, batch, joined)
+            sent += self._offer(conn, batch[0].text, batch[0].wire)
+        joined: dict[tuple[int, ...], bytes] = {}  # sockets with the same frames share bytes
+        for conn, batch in batches.items():
+            if len(batch) > 1:
+                sent += self._offer_batch(conn, batch[1:], joined)
         if sent:
             self._counter("event").inc(sent)  # once per batch, not once per socket
 
