@@ -289,3 +289,17 @@ async def test_a_batch_goes_out_as_its_first_frame_then_the_rest_in_one_write(
     assert conns[0].socket.sent == ['{"position":4}', '{"position":5}']  # type: ignore[attr-defined]
     for conn in conns:
         gateway.unregister(conn)
+
+
+async def test_between_events_returns_after_the_next_fan_out_or_the_timeout(
+    gateway: Gateway,
+) -> None:
+    waiting = asyncio.create_task(gateway.between_events(5.0))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # no delivery yet
+    await gateway.deliver([_frame(1, {"id": 1, "city_id": CITY[0]})])
+    await asyncio.wait_for(waiting, 1.0)  # released by the fan-out, long before 5 s
+    started = asyncio.get_running_loop().time()
+    await gateway.between_events(0.05)  # nothing delivered: the timeout ends the wait
+    assert asyncio.get_running_loop().time() - started >= 0.05
+    assert gateway._after_fanout == []  # no waiter left behind

@@ -134,6 +134,7 @@ class Gateway:
         self.registered = 0
         self.unregistered = 0
         self._sent: dict[str, Counter] = {}
+        self._after_fanout: list[asyncio.Future[None]] = []  # see between_events
 
     async def start(self) -> None:
         async with self.db.read() as session:
@@ -195,6 +196,25 @@ class Gateway:
                 fresh.append(frame)
                 self.last_seen = frame.position
             self._fanout(fresh)
+            for waiter in self._after_fanout:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._after_fanout.clear()
+
+    async def between_events(self, timeout_s: float) -> None:
+        """Return right after the next delivery has been fanned out (or after `timeout_s`
+        without one): the moment when sockets, and the screens behind them, are furthest
+        from the next event. Bulk sends such as counters go then, not into an event."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._after_fanout.append(waiter)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            if waiter in self._after_fanout:
+                self._after_fanout.remove(waiter)
 
     async def _backfill(self, after: int, upto: int) -> None:
         """Frames the bus skipped (a Redis restart, another process's relay racing ahead)
