@@ -4,8 +4,9 @@ Through ASGI, each socket's send builds a message dict, goes through Starlette's
 uvicorn's checks and has websockets frame the same text again: about 17 µs a socket, so
 one event to 1,000 walls held the event loop for 17 ms. A server-to-client frame without
 compression is the same bytes for every socket (it is not masked), so it is framed once
-(`Frame.wire`) and written straight to each socket's transport, the way gorilla/websocket's
-`PreparedMessage` or websockets' own `broadcast` do it.
+(`Frame.wire`) and written straight to each socket's transport, as gorilla/websocket's
+`PreparedMessage` does (websockets' own `broadcast` encodes the text once but still frames
+it per socket).
 
 Only uvicorn's sans-io websocket protocol (what `hub serve` runs) with no extension
 negotiated qualifies; anything else (a browser that negotiated permessage-deflate, the test
