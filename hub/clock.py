@@ -1,5 +1,14 @@
+"""The one place that reads the machine's clocks.
+
+Business time (`now`) is what deadlines, events and tokens are stamped with; tests freeze
+it. Elapsed time (`monotonic`) paces caches, throttles and metrics; a frozen clock still
+lets it run (a cache of one second must expire in a test too) and adds every `advance`,
+so a test that moves time forward also ages what was cached. Nothing outside this module
+calls `datetime.now`, `time.time` or `time.monotonic` (tests/test_clock_discipline.py)."""
+
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -10,10 +19,24 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def monotonic(self) -> float: ...
+
+
+def monotonic() -> float:
+    """Seconds of elapsed real time, for code that has no Clock at hand (metrics)."""
+    return time.monotonic()
+
+
+def perf_counter() -> float:
+    return time.perf_counter()
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
 
 
 class FrozenClock:
@@ -23,15 +46,22 @@ class FrozenClock:
         if at.tzinfo is None:
             raise ValueError("FrozenClock needs a timezone-aware datetime")
         self._at = at.astimezone(UTC)
+        self._advanced_s = 0.0
 
     def now(self) -> datetime:
         return self._at
 
+    def monotonic(self) -> float:
+        return time.monotonic() + self._advanced_s
+
     def advance(self, delta: timedelta) -> None:
         self._at += delta
+        self._advanced_s += max(delta.total_seconds(), 0.0)
 
     def set(self, at: datetime) -> None:
-        self._at = at.astimezone(UTC)
+        at = at.astimezone(UTC)
+        self._advanced_s += max((at - self._at).total_seconds(), 0.0)
+        self._at = at
 
 
 def as_utc(value: datetime) -> datetime:

@@ -35,14 +35,15 @@ class Hub:
     sla: SlaEngine | None = None  # the timers, when they run in this process
 
     reference: ReferenceCache = field(init=False)
-    principals: PrincipalCache = field(default_factory=PrincipalCache)
+    principals: PrincipalCache = field(init=False)
     writer: CaseWriter = field(init=False)
 
     def __post_init__(self) -> None:
         if self.calendar.windows != (windows := parse_windows(self.settings.work_hours)):
             self.calendar = WorkCalendar(windows=windows)
         self.limits = RateLimits(self.settings, self.clock)
-        self.reference = ReferenceCache(self.db, self.calendar)
+        self.reference = ReferenceCache(self.db, self.calendar, self.clock)
+        self.principals = PrincipalCache(monotonic=self.clock.monotonic)
         self.writer = CaseWriter(self.db, self.committed, self.outbox)
 
     async def aclose(self) -> None:

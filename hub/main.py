@@ -51,7 +51,9 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         app.state.hub = the_hub
         started = the_hub.realtime is None
         if started:
-            the_hub.realtime = Realtime(the_hub.db, the_hub.metrics, settings.bus_url)
+            the_hub.realtime = Realtime(
+                the_hub.db, the_hub.metrics, settings.bus_url, clock=the_hub.clock
+            )
             await the_hub.realtime.start()
         timers = the_hub.sla is None and settings.sla_in_process
         if timers:

@@ -22,6 +22,8 @@ from tests.helpers import Api, Auth
 from tests.live import serve, ws_client
 from tests.world import World
 
+AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # a frame's commit time: never read here
+
 
 class FakeSocket:
     def __init__(self, *, stuck: bool = False) -> None:
@@ -40,13 +42,13 @@ class FakeSocket:
 
 def _frame(position: int, township_id: int) -> Frame:
     case = {"id": position, "township_id": township_id, "county_id": 1, "city_id": 1}
-    return Frame(position, case, f'{{"position": {position}}}', datetime.now(UTC))
+    return Frame(position, case, f'{{"position": {position}}}', AT)
 
 
 async def test_a_slow_socket_is_closed_without_holding_up_the_others(
     hub: Hub, world: World
 ) -> None:
-    gateway = Gateway(hub.db, hub.metrics)
+    gateway = Gateway(hub.db, hub.metrics, hub.clock)
     async with hub.db.read() as session:
         admin = await load_principal(session, world.user["admin"], None)
     slow, fast = FakeSocket(stuck=True), FakeSocket()
@@ -82,7 +84,7 @@ async def test_scope_predicate_matches_the_sql(
         ("339901001001001", None),
     ):
         await api.create(user="admin", grid_code=grid, category_code=category)
-    now = datetime.now(UTC)
+    now = hub.clock.now()
     async with hub.db.read() as session:
         cases = (await session.exec(select(Case))).all()
         for user_id in world.user.values():

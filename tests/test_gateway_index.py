@@ -16,6 +16,7 @@ import pytest
 
 from hub.auth.scope import case_visible
 from hub.auth.service import Principal
+from hub.clock import SystemClock
 from hub.db import Database
 from hub.enums import Role
 from hub.metrics import Metrics
@@ -24,6 +25,8 @@ from hub.realtime.frames import Frame
 from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.protocol import CloseCode
 from hub.realtime.wire import RawSocket
+
+AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # a frame's commit time: never read here
 
 # A small region tree: city 1; counties 2, 3; two townships each; two grids per township
 # (the community tier is skipped: a case names it, but nobody here watches it).
@@ -57,7 +60,7 @@ class FakeSocket:
 async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
     # Never queried: no test here leaves a gap to backfill from the database.
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
-    yield Gateway(db, Metrics())
+    yield Gateway(db, Metrics(), SystemClock())
     await db.dispose()
 
 
@@ -119,7 +122,7 @@ def _case(rng: random.Random, case_id: int) -> dict[str, Any]:
 
 
 def _frame(position: int, case: dict[str, Any]) -> Frame:
-    return Frame(position, case, f'{{"position":{position}}}', datetime.now(UTC))
+    return Frame(position, case, f'{{"position":{position}}}', AT)
 
 
 def _by_scan(gateway: Gateway, case: dict[str, Any]) -> set[Connection]:

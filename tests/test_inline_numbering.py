@@ -26,7 +26,7 @@ from tests.helpers import Api, Auth
 def relay_not_running(hub: Hub) -> Iterator[tuple[Relay, list[list[int]]]]:
     """A relay that is not started (nothing numbers behind the test's back), on a memory
     bus whose deliveries are recorded as lists of positions."""
-    realtime = Realtime(hub.db, hub.metrics, "memory://")
+    realtime = Realtime(hub.db, hub.metrics, "memory://", clock=hub.clock)
     assert realtime.relay is not None
     published: list[list[int]] = []
 

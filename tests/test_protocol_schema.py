@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,7 @@ async def test_fast_event_encoding_matches_the_protocol_model(hub: Hub, world: W
         events = await unpositioned(session, limit=10)
         for position, event in enumerate(events, start=1):
             event.position = position
-        frames = await frames_for(session, events, datetime.now(UTC))
+        frames = await frames_for(session, events, hub.clock.now())
         stored = (await session.exec(select(Case))).one()
     rest = CaseOut.model_validate(stored).model_dump(mode="json", exclude={"allowed_actions"})
     assert len(frames) == 2

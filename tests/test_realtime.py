@@ -242,8 +242,6 @@ async def _subscribe(c: Client, key: str) -> None:
 async def test_pushed_counters_equal_what_the_database_says(
     live: str, rest: Api, auth: Auth, hub: Hub, world: World
 ) -> None:
-    from datetime import UTC, datetime
-
     from hub.enums import Tier
     from hub.realtime.counters import region_counters
 
@@ -257,8 +255,6 @@ async def test_pushed_counters_equal_what_the_database_says(
         await c.drain()
         pushed = [f for f in c.seen if f["type"] == "counters"][-1]["counters"]
     async with hub.db.read() as session:
-        truth = await region_counters(
-            session, Tier.COUNTY, world.region["339901"], datetime.now(UTC)
-        )
+        truth = await region_counters(session, Tier.COUNTY, world.region["339901"], hub.clock.now())
     assert pushed == truth
     assert pushed["open"] == 2 and pushed["total"] == 2

@@ -8,7 +8,6 @@ import asyncio
 import gc
 import json
 import weakref
-from datetime import UTC, datetime
 
 import httpx
 
@@ -37,7 +36,7 @@ async def test_walls_subscribing_together_share_one_counters_computation(
     client: httpx.AsyncClient, auth: Auth, hub: Hub, world: World
 ) -> None:
     await Api(client, auth).create(category_code="T01")
-    realtime = Realtime(hub.db, hub.metrics, "memory://", relay=False)
+    realtime = Realtime(hub.db, hub.metrics, "memory://", clock=hub.clock, relay=False)
     county = world.region["339901"]
     async with hub.db.read() as session:
         wall = await load_principal(session, world.user["wall"], None)
@@ -52,7 +51,7 @@ async def test_walls_subscribing_together_share_one_counters_computation(
     # One computation for all of them: the same frame, down to its timestamp.
     assert len({json.dumps(f, sort_keys=True) for f in frames}) == 1
     async with hub.db.read() as session:
-        truth = await region_counters(session, Tier.COUNTY, county, datetime.now(UTC))
+        truth = await region_counters(session, Tier.COUNTY, county, hub.clock.now())
     assert frames[0]["counters"] == truth and truth["open"] == 1
     # A change pushes fresh counters to every watcher (the 0.5 s loop does this).
     await Api(client, auth).create(category_code="T01")
@@ -74,7 +73,7 @@ class CyclicSocket(FakeSocket):
 async def test_sockets_are_frozen_for_the_gc_in_batches_and_reclaimed_once_closed(
     hub: Hub, world: World
 ) -> None:
-    realtime = Realtime(hub.db, hub.metrics, "memory://", relay=False)
+    realtime = Realtime(hub.db, hub.metrics, "memory://", clock=hub.clock, relay=False)
     async with hub.db.read() as session:
         wall = await load_principal(session, world.user["wall"], None)
     realtime.gc_freeze_every = realtime.gc_reclaim_after = 50

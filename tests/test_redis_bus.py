@@ -48,7 +48,7 @@ def _token(world: World, user: str) -> str:
         user_id=world.user[user],
         token_version=0,
         secret=SECRET,
-        now=datetime.now(UTC),
+        now=datetime.now(UTC),  # wall-clock: the hub processes run on the real clock
         ttl_s=600,
         kind="access",
     )

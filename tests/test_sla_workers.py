@@ -155,7 +155,7 @@ async def drained(hub: Hub, *, within_s: float) -> None:
 async def test_three_workers_killed_at_random_fire_each_rung_exactly_once(
     api: Api, hub: Hub, clock: FrozenClock
 ) -> None:
-    clock.set(datetime.now(UTC))  # the workers run on the real clock
+    clock.set(datetime.now(UTC))  # wall-clock: the workers run on the real clock
     await drill_entry(api, "D01", (4, 8, 12))
     cases = await create_cases(api, "D01", 170)
     rows = len(cases) * len(RUNGS)  # 1,020 deadlines over the next ~12 seconds

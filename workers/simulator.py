@@ -78,14 +78,15 @@ async def _prepare(hub: Hub, late_share: float, rng: random.Random) -> Simulator
 
 async def _run(sim: Simulator, rate_per_s: float, duration_s: float, show: bool) -> None:
     loop = asyncio.get_running_loop()
+    elapsed = sim.hub.clock.monotonic  # the pace is real time even on a frozen clock
     stop = asyncio.Event()
     with _on_sigint(loop, stop):
-        start = loop.time()
+        start = elapsed()
         next_create = start
         next_progress = start + PROGRESS_S
         next_rescan = start + RESCAN_S
         while not stop.is_set():
-            now = loop.time()
+            now = elapsed()
             if duration_s and now - start >= duration_s:
                 break
             for _ in range(MAX_BURST):
@@ -94,7 +95,7 @@ async def _run(sim: Simulator, rate_per_s: float, duration_s: float, show: bool)
                 next_create += 1.0 / rate_per_s  # the schedule, not the hub, sets the pace
                 await _guard(sim, sim.create())
             for t in sim.due():
-                if stop.is_set() or (rate_per_s > 0 and loop.time() >= next_create):
+                if stop.is_set() or (rate_per_s > 0 and elapsed() >= next_create):
                     break  # arrivals come first; the rest of the due cases wait a tick
                 await _guard(sim, sim.step(t))
             if now >= next_rescan:
@@ -106,7 +107,7 @@ async def _run(sim: Simulator, rate_per_s: float, duration_s: float, show: bool)
                 print(f"\r{sim.stats.line()}   ", end="", flush=True)
             wake = min(next_create, now + TICK_S) if rate_per_s > 0 else now + TICK_S
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(wake - loop.time(), 0.005)):  # see Relay._run
+                async with asyncio.timeout(max(wake - elapsed(), 0.005)):  # see Relay._run
                     await stop.wait()
     if show:
         print(f"\r{sim.stats.line()}   ")

@@ -29,7 +29,7 @@ async def run_worker(
         start_http_server(metrics_port, registry=hub.metrics.registry)
     # The relay numbers and publishes what the timers commit (and anything a crashed
     # web process left behind); sockets are served by `hub serve`, not here.
-    hub.realtime = Realtime(hub.db, hub.metrics, settings.bus_url)
+    hub.realtime = Realtime(hub.db, hub.metrics, settings.bus_url, clock=hub.clock)
     await hub.realtime.start()
     engine = hub.sla = SlaEngine(hub, worker_id=worker_id)
     stop = asyncio.Event()

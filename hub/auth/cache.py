@@ -9,12 +9,12 @@ same bound as routing's reference data."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from hub.auth.service import Principal
+from hub.clock import monotonic as real_monotonic
 
 RECHECK_S = 1.0
 # A flood of distinct tokens must not grow memory: past this the cache starts over.
@@ -33,7 +33,7 @@ class PrincipalCache:
         self,
         recheck_s: float = RECHECK_S,
         max_entries: int = MAX_ENTRIES,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = real_monotonic,
     ) -> None:
         self.recheck_s = recheck_s
         self.max_entries = max_entries

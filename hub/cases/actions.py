@@ -4,7 +4,6 @@ transaction; anything outside the database happens after commit."""
 from __future__ import annotations
 
 import hashlib
-from time import perf_counter
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -25,6 +24,7 @@ from hub.cases.models import Case, new_case
 from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
+from hub.clock import perf_counter
 from hub.deps import Hub
 from hub.errors import Conflict, Forbidden, Unprocessable
 from hub.sla.service import planned_for, sync_deadlines

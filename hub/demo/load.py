@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from time import perf_counter
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +13,7 @@ from hub.auth.security import hash_password
 from hub.cases.machine import CaseState
 from hub.cases.models import Case, CaseEvent
 from hub.cases.service import overdue_clause
-from hub.clock import FrozenClock, SystemClock
+from hub.clock import FrozenClock, SystemClock, perf_counter
 from hub.config import Settings
 from hub.demo.actors import load_cast
 from hub.demo.city import SEED, City, build_city

@@ -9,7 +9,6 @@ process reaches routing within that long."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.catalogue.models import CatalogueEntry
+from hub.clock import Clock, SystemClock
 from hub.db import Database
 from hub.dispatch.routing import DeptInfo, Place, PostInfo, Roster
 from hub.enums import DutyStatus, PostSlot, StaffRole, Tier
@@ -78,8 +78,11 @@ async def read_version(session: AsyncSession) -> int:
 
 
 class ReferenceCache:
-    def __init__(self, db: Database, calendar: WorkCalendar | None = None) -> None:
+    def __init__(
+        self, db: Database, calendar: WorkCalendar | None = None, clock: Clock | None = None
+    ) -> None:
         self.db = db
+        self.clock = clock or SystemClock()
         self.base_calendar = calendar or WorkCalendar()
         self._ref: Reference | None = None
         self._checked_at = 0.0
@@ -94,14 +97,14 @@ class ReferenceCache:
 
     async def get(self) -> Reference:
         ref = self._ref
-        if ref is not None and time.monotonic() - self._checked_at < RECHECK_S:
+        if ref is not None and self.clock.monotonic() - self._checked_at < RECHECK_S:
             return ref
         async with self._lock:
             async with self.db.read() as session:
                 version = await read_version(session)
                 if self._ref is None or self._ref.version != version:
                     self._ref = await _load(session, version, self.base_calendar)
-            self._checked_at = time.monotonic()
+            self._checked_at = self.clock.monotonic()
             return self._ref
 
 

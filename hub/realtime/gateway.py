@@ -9,7 +9,6 @@ import types
 from collections import deque
 from collections.abc import Awaitable, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from prometheus_client import Counter
@@ -17,6 +16,7 @@ from sqlmodel import select
 
 from hub.auth.scope import case_visible
 from hub.auth.service import Principal
+from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.frames import Frame, events_between, frames_for
@@ -122,7 +122,8 @@ def _remove(index: dict[int, set[Connection]], keys: Iterable[int], conn: Connec
 
 
 class Gateway:
-    def __init__(self, db: Database, metrics: Metrics) -> None:
+    def __init__(self, db: Database, metrics: Metrics, clock: Clock) -> None:
+        self.clock = clock
         self.db = db
         self.metrics = metrics
         self.connections: set[Connection] = set()
@@ -222,7 +223,7 @@ class Gateway:
         while after < upto:
             async with self.db.read() as session:
                 events = await events_between(session, after, upto)
-                frames = await frames_for(session, events, _now())
+                frames = await frames_for(session, events, self.clock.now())
             if not frames:
                 log.error("positions %s..%s missing from the database", after + 1, upto)
                 return
@@ -368,7 +369,3 @@ def _finish(sending: Coroutine[Any, Any, None], blocked: Any) -> Generator[Any, 
 async def _close_quietly(socket: Socket, code: int, reason: str) -> None:
     with contextlib.suppress(Exception):
         await socket.close(code=code, reason=reason)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

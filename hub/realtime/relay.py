@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import col
 from sqlmodel import select as orm_select
 
 from hub.cases.models import CaseEvent
+from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, BusUnavailable
@@ -64,10 +63,11 @@ _SET_POSITION = (
 
 
 class Relay:
-    def __init__(self, db: Database, bus: Bus, metrics: Metrics) -> None:
+    def __init__(self, db: Database, bus: Bus, metrics: Metrics, clock: Clock) -> None:
         self.db = db
         self.bus = bus
         self.metrics = metrics
+        self.clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._publish_lock = asyncio.Lock()
@@ -76,10 +76,17 @@ class Relay:
         self._published = 0
         self._numbering_due = False  # a commit left events without positions
         self._ready: list[Frame] = []  # numbered in a writer's transaction, to publish
+        # Monotonic times of the first commit not yet numbered and of the first hand-over
+        # not yet published: commit-to-publish is measured from them, never from an
+        # event's business time (the demo's backdated events are hours "old").
+        self._poked_at: float | None = None
+        self._ready_at: float | None = None
 
     def poke(self) -> None:
         """Called after a commit that wrote events: number and publish them now."""
         self._numbering_due = True
+        if self._poked_at is None:
+            self._poked_at = self.clock.monotonic()
         self._wake.set()
 
     def number(self, conn: Connection) -> list[Frame]:
@@ -90,6 +97,8 @@ class Relay:
 
     def numbered(self, frames: list[Frame]) -> None:
         """After that commit, on the loop: publish the frames next, in position order."""
+        if self._ready_at is None:
+            self._ready_at = self.clock.monotonic()
         self._ready += frames
         if len(frames) >= BATCH:
             self._numbering_due = True  # more may be waiting than one batch took
@@ -115,7 +124,7 @@ class Relay:
                 # event is set, and stop() then waits forever (seen at shutdown under load).
                 async with asyncio.timeout(IDLE_POLL_S):
                     await self._wake.wait()
-                busy = time.monotonic() - self._busy_at < BUSY_WINDOW_S
+                busy = self.clock.monotonic() - self._busy_at < BUSY_WINDOW_S
                 if busy and self._numbering_due and not self._ready:
                     await asyncio.sleep(COALESCE_S)
             except TimeoutError:
@@ -125,7 +134,7 @@ class Relay:
             try:
                 while await self.step(catch_up=catch_up, number=number):
                     if number:
-                        self._busy_at = time.monotonic()
+                        self._busy_at = self.clock.monotonic()
                 catch_up = False
             except asyncio.CancelledError:
                 raise
@@ -145,18 +154,22 @@ class Relay:
         caught_up = await self.publish_pending() if catch_up else 0
         published = 0
         if self._ready:  # before numbering: that may wait for the writer's next batch
-            published += await self._publish_ready([])
+            published += await self._publish_ready([], self.clock.monotonic())
         if number:
             # Frames handed over meanwhile may precede these: published together, in order.
-            published += await self._publish_ready(await self.assign())
+            since, self._poked_at = self._poked_at, None
+            since = self.clock.monotonic() if since is None else since
+            published += await self._publish_ready(await self.assign(), since)
         return caught_up > 0 or published > 0
 
-    async def _publish_ready(self, frames: list[Frame]) -> int:
+    async def _publish_ready(self, frames: list[Frame], since: float) -> int:
         ready, self._ready = self._ready, []
+        ready_at, self._ready_at = self._ready_at, None
         if ready:
             frames = sorted([*ready, *frames], key=lambda f: f.position)
+            since = min(since, since if ready_at is None else ready_at)
         if frames:
-            await self._publish(frames)
+            await self._publish(frames, since)
         return len(frames)
 
     async def assign(self) -> list[Frame]:
@@ -181,13 +194,15 @@ class Relay:
             event.position = position
         # One executemany for the batch: the relay must not halve ingest throughput.
         conn.execute(_SET_POSITION, [{"b_id": e.id, "b_pos": e.position} for e in events])
-        return frames_for_sync(conn, events, datetime.now(UTC))
+        return frames_for_sync(conn, events, self.clock.now())
 
-    async def _publish(self, frames: list[Frame]) -> None:
+    async def _publish(self, frames: list[Frame], since: float) -> None:
+        """`since`: the monotonic time the batch's first commit was seen (its wake-up, or
+        the read that found it when another process or an earlier run committed it)."""
         await self.bus.publish(frames)
-        now = time.time()
-        for frame in frames:
-            self.metrics.commit_to_publish.observe(max(0.0, now - frame.committed_at.timestamp()))
+        waited_s = max(0.0, self.clock.monotonic() - since)
+        for _ in frames:
+            self.metrics.commit_to_publish.observe(waited_s)
         self._published = max(self._published, frames[-1].position)
 
     async def publish_pending(self) -> int:
@@ -200,10 +215,11 @@ class Relay:
                 if start >= state.last_position:
                     return 0
                 events = await events_between(session, start, state.last_position, limit=BATCH)
-                frames = await frames_for(session, events, datetime.now(UTC))
+                found_at = self.clock.monotonic()
+                frames = await frames_for(session, events, self.clock.now())
             if not frames:
                 return 0
-            await self._publish(frames)
+            await self._publish(frames, found_at)
             async with self.db.transaction() as session:
                 conn = await session.connection()
                 await conn.execute(

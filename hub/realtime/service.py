@@ -6,12 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-import time
-from datetime import UTC, datetime
 
 from sqlmodel import col, select
 
 from hub.auth.models import User
+from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, make_bus
@@ -32,14 +31,17 @@ GC_RECLAIM_AFTER_CLOSED = 10_000  # closed sockets between two full collections
 
 
 class Realtime:
-    def __init__(self, db: Database, metrics: Metrics, bus_url: str, *, relay: bool = True) -> None:
+    def __init__(
+        self, db: Database, metrics: Metrics, bus_url: str, *, clock: Clock, relay: bool = True
+    ) -> None:
         self.db = db
         self.metrics = metrics
+        self.clock = clock
         self.bus: Bus = make_bus(bus_url)
-        self.gateway = Gateway(db, metrics)
-        self.relay = Relay(db, self.bus, metrics) if relay else None
+        self.gateway = Gateway(db, metrics, clock)
+        self.relay = Relay(db, self.bus, metrics, clock) if relay else None
         self._tasks: list[asyncio.Task[None]] = []
-        # region id -> (time.monotonic() when computing began, the counters frame's text)
+        # region id -> (clock.monotonic() when computing began, the counters frame's text)
         self._counters: dict[int, tuple[float, str]] = {}
         self._computing: dict[int, asyncio.Future[str | None]] = {}
         self.gc_freeze_every = GC_FREEZE_EVERY_SOCKETS
@@ -96,7 +98,7 @@ class Realtime:
         few counter queries, not a thousand (changes since then follow with the next push)."""
         for region_id in sorted(region_ids):
             cached = self._counters.get(region_id)
-            if cached is None or time.monotonic() - cached[0] >= COUNTERS_EVERY_S:
+            if cached is None or self.clock.monotonic() - cached[0] >= COUNTERS_EVERY_S:
                 pending = self._computing.get(region_id)
                 if pending is None:
                     pending = asyncio.ensure_future(self._compute_shared(region_id))
@@ -113,8 +115,8 @@ class Realtime:
             self._computing.pop(region_id, None)
 
     async def _compute_counters(self, region_id: int) -> str | None:
-        started = time.monotonic()
-        now = datetime.now(UTC)
+        started = self.clock.monotonic()
+        now = self.clock.now()
         async with self.db.read() as session:
             region = await session.get(Region, region_id)
             if region is None:

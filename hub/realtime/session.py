@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from hub.deps import Hub
 from hub.errors import HubError
 from hub.realtime.frames import events_between, frames_for
@@ -75,7 +73,7 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
         await _snapshots(hub, conn, grants, head)
     if conn.inbox:
         async with hub.db.read() as session:
-            tasks = await pending_tasks(session, conn.user, datetime.now(UTC))
+            tasks = await pending_tasks(session, conn.user, hub.clock.now())
         gateway.send(conn, TasksFrame(position=head, tasks=tasks).model_dump_json(), "tasks")
     async with gateway.lock:
         held, conn.buffer = conn.buffer or [], None
@@ -91,7 +89,7 @@ async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
     while after < head and not conn.closed:
         async with hub.db.read() as session:
             events = await events_between(session, after, head, limit=REPLAY_PAGE)
-            frames = await frames_for(session, events, datetime.now(UTC))
+            frames = await frames_for(session, events, hub.clock.now())
         if not frames:
             break
         for frame in frames:
@@ -102,7 +100,7 @@ async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
 
 async def _snapshots(hub: Hub, conn: Connection, grants: list[Grant], head: int) -> None:
     assert hub.realtime is not None
-    now = datetime.now(UTC)
+    now = hub.clock.now()
     async with hub.db.read() as session:
         for grant in grants:
             if grant.topic.kind == "inbox":

@@ -187,7 +187,7 @@ async def _run(
         problems.append(f"armed {armed} deadline rows, expected {n}")
 
     # -- live: the engine (and the relay) fire them -----------------------------------
-    hub.realtime = Realtime(hub.db, hub.metrics, "memory://")
+    hub.realtime = Realtime(hub.db, hub.metrics, "memory://", clock=hub.clock)
     await hub.realtime.start()
     engine = hub.sla = SlaEngine(hub, worker_id="bench")
     stamps: list[tuple[int, float]] = []

@@ -61,7 +61,7 @@ def fuzz(*, max_examples: int, max_time_s: int, workdir: Path) -> int:
         user_id=admin_id,
         token_version=0,
         secret=SECRET,
-        now=datetime.now(UTC),
+        now=datetime.now(UTC),  # wall-clock: the fuzzed hub is a real process on the real clock
         ttl_s=4 * 3600,
         kind="access",
     )
