@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import random
+import re
 import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.models import User
+from hub.auth.security import issue_token
 from hub.cases.machine import CaseState
 from hub.cases.models import Case, CaseEvent
 from hub.cases.service import overdue_clause
 from hub.cases.timeline import fold, snapshot
 from hub.catalogue.models import CatalogueEntry
-from hub.clock import SystemClock
+from hub.clock import FrozenClock, SystemClock
 from hub.config import Settings
 from hub.db import Database
-from hub.demo.city import build_city
-from hub.demo.load import load_demo
+from hub.demo.city import SEED, build_city
+from hub.demo.load import city_counters, load_demo
 from hub.demo.people import COUNTY_DEPARTMENTS, ON_CALL_CODES, RESIDENT_CODES
+from hub.demo.scenarios import plan_cases, walk
 from hub.dispatch.routing import GRID_OFFICE
 from hub.enums import (
     DepartmentKind,
@@ -36,8 +44,10 @@ from hub.enums import (
     StaffRole,
     Tier,
 )
+from hub.main import build_hub, create_app
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
+from hub.sla.engine import SlaEngine
 from hub.sla.models import SLA_USER
 from workers.simulator import run_simulator, simulate
 
@@ -50,11 +60,27 @@ def _settings(path: Path) -> Settings:
     return Settings(database_url=f"sqlite+aiosqlite:///{path}")
 
 
+@dataclass(frozen=True)
+class Loaded:
+    path: Path
+    now: datetime  # where the sample history ends
+    output: str  # what `hub demo` printed
+
+
 @pytest.fixture(scope="module")
-async def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+async def demo_load(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    assert await load_demo(_settings(path), cases=DEMO_CASES, only_if_empty=False) == 0
-    return path
+    now = SystemClock().now()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        loaded = await load_demo(_settings(path), cases=DEMO_CASES, only_if_empty=False, now=now)
+    assert loaded == 0, printed.getvalue()
+    return Loaded(path, now, printed.getvalue())
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_load: Loaded) -> Path:
+    return demo_load.path
 
 
 @pytest.fixture
@@ -249,3 +275,68 @@ async def test_simulator_moves_cases(demo_db: Path, tmp_path: Path) -> None:
 async def test_simulator_without_demo_data(tmp_path: Path) -> None:
     settings = _settings(tmp_path / "empty.db")
     assert await run_simulator(settings, rate_per_s=1, duration_s=1, late_share=0) == 1
+
+
+@pytest.mark.parametrize(("seed", "cases"), [(SEED, DEMO_CASES), (SEED, 400), (1, 400), (2, 400)])
+def test_every_planned_step_is_legal(seed: int, cases: int) -> None:
+    """Each plan, walked through the state machine, is legal at every step and ends where
+    it means to (a step the machine refuses raises IllegalTransition)."""
+    plans = plan_cases(build_city(), cases, SystemClock().now(), random.Random(seed))
+    assert [walk(p) for p in plans] == [p.target for p in plans]
+
+
+def test_loading_prints_no_refused_or_skipped_step(demo_load: Loaded) -> None:
+    lines = demo_load.output.splitlines()
+    assert any(line.startswith("cases: ") for line in lines), demo_load.output
+    refused = [line for line in lines if line.lstrip().startswith("!") or "not taken" in line]
+    assert refused == []
+
+
+async def test_summary_overdue_is_the_walls_and_the_lists(
+    demo_load: Loaded, tmp_path: Path
+) -> None:
+    """One rule of overdue: the summary says what the city wall and `?overdue=true` say,
+    and a hub started on the data has no SLA rung left to catch up that would change it."""
+    found = re.search(r"overdue (\d+)", demo_load.output)
+    assert found is not None, demo_load.output
+    summary = int(found.group(1))
+    assert summary > 0, "the demo shows overdue cases"
+    settings = _settings(_copy_sqlite(demo_load.path, tmp_path / "copy.db"))
+    hub = build_hub(settings, clock=FrozenClock(demo_load.now))
+    try:
+        assert (await SlaEngine(hub).run_due()).fired == 0
+        async with hub.db.read() as s:
+            wall = await city_counters(s, demo_load.now)
+            admin = (await s.exec(select(User).where(User.username == "admin"))).one()
+        assert admin.id is not None
+        token = issue_token(
+            user_id=admin.id,
+            token_version=admin.token_version,
+            secret=settings.secret_key,
+            now=demo_load.now,
+            ttl_s=600,
+            kind="access",
+        )
+        transport = httpx.ASGITransport(app=create_app(hub=hub))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+            listed = await _count_listed(client, {"Authorization": f"Bearer {token}"})
+    finally:
+        await hub.aclose()
+    assert wall["overdue"] == summary
+    assert listed == summary
+
+
+async def _count_listed(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    n, cursor = 0, None
+    while True:
+        params: dict[str, str | int] = {"overdue": "true", "limit": 200}
+        if cursor is not None:
+            params["cursor"] = cursor
+        r = await client.get("/api/v1/cases", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        assert all(c["overdue"] for c in page["items"])
+        n += len(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return n

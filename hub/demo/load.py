@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.security import hash_password
 from hub.cases.machine import CaseState
 from hub.cases.models import Case, CaseEvent
-from hub.cases.service import overdue_clause
 from hub.clock import FrozenClock, SystemClock, perf_counter
 from hub.config import Settings
 from hub.demo.actors import load_cast
@@ -22,17 +24,23 @@ from hub.demo.runner import RunReport, run_plans
 from hub.demo.scenarios import plan_cases
 from hub.deps import Hub
 from hub.dispatch.reference import bump
+from hub.enums import Tier
 from hub.main import build_hub
 from hub.migrate import upgrade_async
+from hub.realtime.counters import region_counters
+from hub.regions.models import Region
 
 PROGRESS_EVERY = 50
 
 
-async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> int:
-    """0 when loaded (or, with `only_if_empty`, already there); 1 when refused."""
+async def load_demo(
+    settings: Settings, *, cases: int, only_if_empty: bool, now: datetime | None = None
+) -> int:
+    """0 when loaded (or, with `only_if_empty`, already there); 1 when refused. The sample
+    history ends at `now` (the machine's clock unless given)."""
     started = perf_counter()
     await upgrade_async(settings.database_url)
-    now = SystemClock().now()
+    now = now or SystemClock().now()
     clock = FrozenClock(now)
     hub = build_hub(settings, clock=clock)
     try:
@@ -61,7 +69,6 @@ async def load_demo(settings: Settings, *, cases: int, only_if_empty: bool) -> i
             return 1
         print("city: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
         report = await _sample_cases(hub, clock, city, cases)
-        clock.set(now)
         await _print_summary(hub, city, settings, report, started)
     finally:
         await hub.aclose()
@@ -79,7 +86,7 @@ async def _sample_cases(hub: Hub, clock: FrozenClock, city: City, cases: int) ->
         if created % PROGRESS_EVERY == 0 or created == cases:
             print(f"cases {created}/{cases}", flush=True)
 
-    return await run_plans(hub, clock, cast, plans, rng, progress)
+    return await run_plans(hub, clock, cast, plans, rng, progress, until=clock.now())
 
 
 async def _print_summary(
@@ -90,10 +97,8 @@ async def _print_summary(
             dict((await session.exec(select(Case.state, func.count()).group_by(Case.state))).all())
         )
         events = (await session.exec(select(func.count()).select_from(CaseEvent))).one()
-        overdue = (
-            await session.exec(select(func.count()).where(overdue_clause(hub.clock.now())))
-        ).one()
         rework = (await session.exec(select(func.count()).where(col(Case.rework_count) > 0))).one()
+        wall = await city_counters(session, hub.clock.now())
     names = {r.code: r.name_zh for r in city.regions}
     print("\nDemo accounts:")
     # Scope goes last: Chinese names are double width and would break the columns.
@@ -102,12 +107,30 @@ async def _print_summary(
         scope = f"{names[a.region_code]} ({a.region_code})" if a.region_code else "(all)"
         print(f"  {a.username:<12} {a.role.value:<16} {settings.demo_password:<10} {scope}")
     print(
-        f"\ncases: {sum(by_state.values())} ({report.actions} actions, {events} events); "
-        f"overdue {overdue}, reworked {rework}"
+        f"\ncases: {sum(by_state.values())} ({report.actions} actions, "
+        f"{report.rungs_fired} SLA rungs, {events} events); "
+        f"open {wall['open']}, overdue {wall['overdue']}, reworked {rework}"
     )
     print("  " + ", ".join(f"{s.value} {by_state.get(s, 0)}" for s in CaseState))
+    if report.skipped:
+        print(f"  {skipped_line(report.skipped)}")
     for failure in report.failures[:10]:
         print(f"  ! {failure}")
     if len(report.failures) > 10:
         print(f"  ! ... and {len(report.failures) - 10} more refused steps")
     print(f"done in {perf_counter() - started:.1f} s")
+
+
+async def city_counters(session: AsyncSession, now: datetime) -> dict[str, Any]:
+    """The city wall's counters: the summary's numbers are the ones its tiles show."""
+    city = (await session.exec(select(Region).where(Region.tier == Tier.CITY))).one()
+    assert city.id is not None
+    return await region_counters(session, Tier.CITY, city.id, now)
+
+
+def skipped_line(skipped: list[str]) -> str:
+    kinds = ", ".join(f"{what} ×{n}" for what, n in Counter(skipped).most_common())
+    return (
+        f"{len(skipped)} planned steps not taken: the SLA timers had already moved "
+        f"those cases on ({kinds})"
+    )

@@ -7,10 +7,11 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from hub.cases.machine import Action, CaseState
+from hub.cases.machine import Action, CaseState, next_state
 from hub.demo.catalogue_data import ENTRIES, EntrySeed
 from hub.demo.city import City, routable_here
 from hub.demo.regions_data import RegionSeed
+from hub.dispatch.routing import waits_for_confirmation
 from hub.enums import WHISTLE_LEVEL_OF_TIER, HandlingTier, Priority, Source, Tier, TimeUnit
 from hub.sla.deadlines import URGENT_FACTOR
 
@@ -39,6 +40,7 @@ OVERDUE_SHARE = 0.5  # of the cases still with a department
 REWORK_SHARE = 0.15
 ESCALATE_SHARE = 0.25
 CLASSIFY_LATER_SHARE = 0.2
+ON_TIME_SHARE = 0.9  # of the resolve limit: the latest an on-time resolution comes
 _UNSCHEDULED = datetime.min.replace(tzinfo=UTC)  # until _schedule places the plan in time
 _NATURAL_S = {TimeUnit.MINUTES: 60, TimeUnit.HOURS: 3600, TimeUnit.DAYS: 86400}
 _SPOTS = (
@@ -165,78 +167,138 @@ def _plan(
     )
 
 
+class _Story:
+    """A plan's steps as seconds after creation, each walked through the case state machine
+    as it is added, so a step the machine would refuse fails here, at planning time."""
+
+    def __init__(self, plan: CasePlan, rng: random.Random) -> None:
+        self.plan, self.rng = plan, rng
+        self.state, self.level = S.REPORTED, 0
+        self.t = 0.0
+        self.steps: list[tuple[float, Action]] = []
+        if plan.categorised_at_creation:
+            self._classified()
+
+    def at(self, t: float, action: Action) -> None:
+        if action is A.CLASSIFY:
+            self._classified()
+        elif action is A.ESCALATE:
+            self._route(action, self.level + 1)
+        elif action is A.CONFIRM_WHISTLE:
+            self._route(action, self.level, confirmed=True)
+        else:
+            self.state = next_state(self.state, action)
+        self.steps.append((t, action))
+        self.t = t
+
+    def after(self, low_min: float, high_min: float, action: Action) -> None:
+        self.at(self.t + self.rng.uniform(low_min, high_min) * 60, action)
+
+    def _classified(self) -> None:
+        # A category routes the case at once (create, classify) unless no office takes
+        # it here: the one case the planner means to leave in the dispatcher's queue.
+        self.state = next_state(self.state, A.CLASSIFY)
+        entry = self.plan.entry
+        if entry is not None and self.plan.target is not S.CLASSIFIED:
+            self._route(A.DISPATCH, WHISTLE_LEVEL_OF_TIER[entry.tier])
+
+    def _route(self, action: Action, level: int, *, confirmed: bool = False) -> None:
+        entry = self.plan.entry
+        assert entry is not None, "only a categorised case is routed"
+        waits = waits_for_confirmation(
+            level,
+            entry_asks=entry.needs_confirmation,
+            raised=level > WHISTLE_LEVEL_OF_TIER[entry.tier],
+            confirmed=confirmed,
+        )
+        self.state = next_state(self.state, action, needs_confirmation=waits)
+        self.level = level
+
+
+def walk(plan: CasePlan) -> CaseState:
+    """The state a plan's steps lead to, through the state machine (IllegalTransition for a
+    step it refuses)."""
+    story = _Story(plan, random.Random(0))
+    for _, action in plan.steps:
+        story.at(0.0, action)
+    return story.state
+
+
 def _offsets(plan: CasePlan, rng: random.Random) -> tuple[list[tuple[float, Action]], float]:
     """Steps as seconds after creation, and when the department's clock started."""
-    steps: list[tuple[float, Action]] = []
-    t = 0.0
-
-    def add(low_min: float, high_min: float, action: Action) -> None:
-        nonlocal t
-        t += rng.uniform(low_min, high_min) * 60
-        steps.append((t, action))
-
+    story = _Story(plan, rng)
     entry, target = plan.entry, plan.target
     if target is S.CANCELLED:
-        add(10, 120, A.CANCEL)
+        story.after(10, 120, A.CANCEL)
     if target is S.MERGED:
-        add(5, 40, A.MERGE)
+        story.after(5, 40, A.MERGE)
     if entry is None:
-        return steps, t
+        return story.steps, story.t
     if not plan.categorised_at_creation:
-        add(3, 30, A.CLASSIFY)
+        story.after(3, 30, A.CLASSIFY)
     if target is S.CLASSIFIED:
-        return steps, t
-    level = WHISTLE_LEVEL_OF_TIER[entry.tier]
-    if level == 3 and entry.needs_confirmation:
+        return story.steps, story.t
+    if story.state is S.AWAITING_CONFIRMATION:
         if target is S.AWAITING_CONFIRMATION:
-            return steps, t
-        add(5, 60, A.CONFIRM_WHISTLE)
+            return story.steps, story.t
+        story.after(5, 60, A.CONFIRM_WHISTLE)
+    level = story.level
     escalations = 0
     if target is S.AWAITING_CONFIRMATION:
         escalations = 3 - level
     elif target in _ORDER and level < 3 and not plan.overdue and rng.random() < ESCALATE_SHARE:
         escalations = 1 + (level == 1 and rng.random() < 0.3)
     for _ in range(escalations):
-        add(15, 180, A.ESCALATE)
-        level += 1
-        if level == 3 and entry.needs_confirmation:
+        story.after(15, 180, A.ESCALATE)
+        if story.state is S.AWAITING_CONFIRMATION:
             if target is S.AWAITING_CONFIRMATION:
-                return steps, t
-            add(5, 60, A.CONFIRM_WHISTLE)
-    dispatched = t
+                return story.steps, story.t
+            story.after(5, 60, A.CONFIRM_WHISTLE)
+    dispatched = story.t
     if target is S.RETURNED:
-        add(10, 60, A.RETURN)
+        story.after(10, 60, A.RETURN)
     if target not in _AFTER_ACK:
-        return steps, dispatched
+        return story.steps, dispatched
     late = rng.random() < LATE_SHARE
     stretch = (1.2, 2.5) if late else (0.1, 0.7)
     ack = dispatched + limit_s(entry.ack, plan.priority) * rng.uniform(*stretch)
-    steps.append((ack, A.ACKNOWLEDGE))
+    story.at(ack, A.ACKNOWLEDGE)
     if target is S.ACKNOWLEDGED:
-        return steps, dispatched
+        return story.steps, dispatched
     checkin_share = rng.uniform(1.1, 2.0) if late else rng.uniform(0.75, 0.95)
-    t = max(ack + 180, dispatched + limit_s(entry.checkin, plan.priority) * checkin_share)
-    steps.append((t, A.CHECK_IN))
+    story.at(
+        max(ack + 180, dispatched + limit_s(entry.checkin, plan.priority) * checkin_share),
+        A.CHECK_IN,
+    )
     if target is S.ON_SITE:
-        return steps, dispatched
-    fix_s = min(limit_s(entry.resolve, plan.priority), 30 * 3600.0)
-    t += fix_s * rng.uniform(0.1, 0.6)
-    steps.append((t, A.RESOLVE))
+        return story.steps, dispatched
+    resolve_s = limit_s(entry.resolve, plan.priority)
+    fix_s = min(resolve_s, 30 * 3600.0)
+    fixed = story.t + fix_s * rng.uniform(0.1, 0.6)
+    story.at(_in_time(fixed, story.t, dispatched, resolve_s), A.RESOLVE)
     if plan.rework:
-        add(30, 240, A.REJECT)
-        add(10, 60, A.CHECK_IN)
-        add(20, 360, A.RESOLVE)
+        story.after(30, 240, A.REJECT)  # rework restarts the department's clocks
+        restarted = story.t
+        story.after(10, 60, A.CHECK_IN)
+        fixed = story.t + rng.uniform(20, 360) * 60
+        story.at(_in_time(fixed, story.t, restarted, resolve_s), A.RESOLVE)
     if target is S.RESOLVED:
-        return steps, dispatched
-    add(10, 240, A.VERIFY)
+        return story.steps, dispatched
+    story.after(10, 240, A.VERIFY)
     if target is S.VERIFIED:
         if rng.random() < 0.3:
-            add(10, 120, A.EVALUATE)
-        return steps, dispatched
-    add(5, 60, A.CLOSE)
+            story.after(10, 120, A.EVALUATE)
+        return story.steps, dispatched
+    story.after(5, 60, A.CLOSE)
     if rng.random() < 0.85:
-        add(10, 480, A.EVALUATE)
-    return steps, dispatched
+        story.after(10, 480, A.EVALUATE)
+    return story.steps, dispatched
+
+
+def _in_time(planned: float, previous: float, clock_start: float, limit_s: float) -> float:
+    """A resolution before its deadline (and after the step before it): one past the
+    deadline would find the whistle already raised by the SLA timers."""
+    return max(min(planned, clock_start + limit_s * ON_TIME_SHARE), previous + 60)
 
 
 def _schedule(plan: CasePlan, now: datetime, rng: random.Random) -> None:

@@ -135,6 +135,12 @@ def pick_staff(
     return None, "none"
 
 
+def waits_for_confirmation(level: int, *, entry_asks: bool, raised: bool, confirmed: bool) -> bool:
+    """A level-3 whistle goes to the county only after the township leader confirms it:
+    always when it was raised from a lower tier, and for entries that ask for it."""
+    return level == 3 and (entry_asks or raised) and not confirmed
+
+
 def route(
     entry: EntryRule | None,
     place: Place,
@@ -182,10 +188,12 @@ def route(
         }[via]
     )
     level = WHISTLE_LEVEL_OF_TIER[target_tier]
-    # A level-3 whistle goes to the county only after the township leader confirms it:
-    # always when it was raised from a lower tier, and for entries that ask for it.
-    raised = target_tier is not entry.tier
-    needs_confirmation = level == 3 and (entry.needs_confirmation or raised) and not confirmed
+    needs_confirmation = waits_for_confirmation(
+        level,
+        entry_asks=entry.needs_confirmation,
+        raised=target_tier is not entry.tier,
+        confirmed=confirmed,
+    )
     if needs_confirmation:
         reasons.append("a level-3 whistle waits for the township leader's confirmation")
     return Decision(
