@@ -6,7 +6,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-demo-only"
+# A placeholder that signs demo tokens only: `HUB_MODE=production` refuses it. It is as
+# long as a real key, so PyJWT has no short HMAC key to warn about on every request.
+DEFAULT_SECRET = "change-me-demo-only-placeholder-key-not-for-production"
+# RFC 7518 §3.2: an HS256 key at least as long as the hash (256 bits).
+MIN_SECRET_BYTES = 32
 
 
 WORK_HOURS_PATTERN = r"^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$"
@@ -59,8 +63,8 @@ class Settings(BaseSettings):
                 "HUB_SECRET_KEY must be set to a real secret outside demo mode "
                 "(HUB_MODE=production)"
             )
-        if self.mode != "demo" and len(self.secret_key) < 32:
-            raise ValueError("HUB_SECRET_KEY must be at least 32 characters in production")
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"HUB_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long")
         return self
 
     @property
