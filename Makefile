@@ -7,7 +7,7 @@ export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
 export HUB_HOST ?= 127.0.0.1
 export HUB_PORT ?= 8000
 
-.PHONY: all venv system-deps run test lint types unit demo bench-ingest bench-push bench-timers fuzz clean
+.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-timers fuzz clean
 
 all: test
 
@@ -28,6 +28,9 @@ run: venv
 	$(BIN)/hub demo --if-empty
 	$(BIN)/hub serve --no-migrate
 
+demo: venv
+	$(BIN)/hub demo
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -38,6 +41,10 @@ unit: venv system-deps
 	$(BIN)/pytest -q
 
 test: venv system-deps lint types unit
+
+# The browser tests write their screenshots under test-artifacts/; this writes the README's.
+screenshots: venv system-deps
+	HUB_TEST_SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/pytest -q tests/test_screens.py
 
 fuzz: venv
 	$(BIN)/python -m tests.fuzz.run --max-examples 200 --max-time 540

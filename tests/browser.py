@@ -28,7 +28,6 @@ CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 SECRET = "browser-test-secret-that-is-long-enough-0123456789"
 PASSWORD = "demo"
 DEMO_CASES = 40
-SCREENS_DIR = Path(__file__).resolve().parent.parent / "docs" / "screens"
 # The demo city's first township: the dispatcher, the leader and the staff account (the
 # police A post) work there; its county is the wall's.
 TOWNSHIP = "339901001"

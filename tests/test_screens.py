@@ -1,17 +1,21 @@
 """The three screens in a real browser (Debian's Chromium) against a real hub with the demo
 city: a case made in the console reaches the county wall and the A post's phone within
 seconds, the wall resumes after losing its network without missing anything, and every
-screen switches language. Screenshots at each screen's target size go to docs/screens/."""
+screen switches language. Screenshots at each screen's target size go to
+test-artifacts/screens/ (git-ignored), or to HUB_TEST_SCREENS_DIR: `make screenshots`
+points it at docs/screens/ to regenerate the README's pictures on purpose."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import sqlite3
 import struct
 import uuid
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +27,6 @@ from tests.browser import (  # noqa: E402
     CATEGORY,
     COUNTY,
     GRID,
-    SCREENS_DIR,
     LiveHub,
     Opener,
     wait_live,
@@ -32,6 +35,16 @@ from tests.browser import (  # noqa: E402
 pytest_plugins = ["tests.browser"]  # its fixtures: browser, live, open_screen
 
 FEW_SECONDS_MS = 5_000
+ROOT = Path(__file__).resolve().parent.parent
+# A test run must leave a clone as it found it: tracked pictures change only on purpose.
+SCREENS_DIR = ROOT / os.environ.get("HUB_TEST_SCREENS_DIR", "test-artifacts/screens")
+
+
+async def _screenshot(page: Page, name: str) -> Path:
+    path = SCREENS_DIR / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=path)
+    return path
 
 
 async def _kpi(page: Page, key: str) -> int:
@@ -261,13 +274,13 @@ async def _fits(page: Page) -> None:
 
 
 async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -> None:
-    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    shots = []
     for width, height, name in ((1920, 1080, "wall-1920x1080"), (3840, 2160, "wall-3840x2160")):
         wall = await open_screen("wall", "/wall", width=width, height=height)
         await wait_live(wall, "__wall")
         await wall.wait_for_timeout(800)  # charts finish their entry animation
         await _fits(wall)
-        await wall.screenshot(path=SCREENS_DIR / f"{name}.png")
+        shots.append(await _screenshot(wall, name))
     # The holiday-schedule banner says exactly what the SLA calendar reports.
     calendar = (await live.call("wall", "GET", "/sla/calendar")).json()
     banner = wall.locator("#calendar-banner")
@@ -322,9 +335,9 @@ async def test_screenshots_at_target_sizes(live: LiveHub, open_screen: Opener) -
         await expect(staff.locator(f"[data-case-id='{task['id']}']")).to_have_count(1)
     width = await staff.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
-    await staff.screenshot(path=SCREENS_DIR / "staff-360x640.png")
-    for name in ("wall-1920x1080", "wall-3840x2160", "staff-360x640"):
-        assert (SCREENS_DIR / f"{name}.png").stat().st_size > 10_000
+    shots.append(await _screenshot(staff, "staff-360x640"))
+    for shot in shots:
+        assert shot.stat().st_size > 10_000, shot
 
 
 def _png(width: int = 4, height: int = 3) -> bytes:
@@ -435,7 +448,7 @@ async def test_console_previews_routing_then_dispatches_from_the_keyboard(
     await console.keyboard.press("Tab")
     await expect(suggestion.locator("ol li")).to_have_count(3)
     await expect(suggestion).to_contain_text("A岗在岗，通知A岗")
-    await console.screenshot(path=SCREENS_DIR / "console-1920x1080.png")
+    assert (await _screenshot(console, "console-1920x1080")).stat().st_size > 10_000
     await console.locator("#actions [data-action=dispatch]").click()
     assert await console.input_value("#action-form input[name=category_code]") == CATEGORY
     await console.keyboard.press("Control+Enter")
