@@ -70,14 +70,15 @@ async def test_concurrent_creates_are_batched_and_each_stands_alone(hub: Hub, wo
     assert (await verify_chains(hub.db)).cases == 65
 
 
+# SQLite only: PostgreSQL has no writer thread and no in-process write lock to hand over.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_the_writer_thread_lets_a_waiting_writer_in_between_batches(
     hub: Hub, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a SQLite file the writer thread runs batch after batch without the event loop; it
     must still hand SQLite's single write lock to another writer of this process that
     waits (an action, the relay, the timers) instead of holding it while cases keep coming."""
-    if not hub.db.has_writer_thread:
-        pytest.skip("PostgreSQL has no in-process write lock to hand over")
+    assert hub.db.has_writer_thread
     async with hub.db.read() as session:
         admin = await load_principal(session, world.user["admin"], None)
     n = 3 * writer_module.MAX_BATCH
