@@ -33,7 +33,12 @@ async def fire_rung(ctx: Ctx, row: Deadline, rung: Rung) -> None:
     base = {"step": row.step, "rung": row.rung, "deadline_id": row.id}
     ctx.record(
         EVENT_OF_KIND[rung.kind],
-        {**base, "due_at": row.due_at.isoformat(), "actions": [a.value for a in rung.actions]},
+        {
+            **base,
+            "due_at": row.due_at.isoformat(),
+            "estimated": row.estimated,
+            "actions": [a.value for a in rung.actions],
+        },
     )
     for action in rung.actions:
         if action in _MARKS:
