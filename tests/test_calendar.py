@@ -51,10 +51,11 @@ def test_unknown_year_falls_back_to_weekends_and_says_so() -> None:
     cal = WorkCalendar()
     start = cst("2026-12-31T17:00:00")
     due = cal.add_work_days(start, 1)
-    # Weekends only: New Year's Day 2027, a Friday, is (wrongly but predictably) worked.
-    assert due == cst("2027-01-01T17:00:00")
-    assert 2027 in cal.unknown_years
-    entered = cal.with_schedule(2027, holidays=[date(2027, 1, 1)], workdays=[])
-    assert entered.add_work_days(cst("2026-12-31T17:00:00"), 1) == cst("2027-01-04T17:00:00")
-    assert not entered.is_workday(date(2027, 1, 1))
-    assert entered.unknown_years == set()
+    # Weekends and fixed-date holidays: New Year's Day 2027, a Friday, is off.
+    assert due == cst("2027-01-04T17:00:00")
+    assert 2027 in cal.unknown_years and cal.estimated(start, due)
+    entered = cal.with_schedule(2027, holidays=[date(2027, 1, 4)], workdays=[])
+    # The admin's entry is the whole year: 1 January counts as they say (worked here).
+    assert entered.add_work_days(start, 1) == cst("2027-01-01T17:00:00")
+    assert not entered.is_workday(date(2027, 1, 4))
+    assert entered.unknown_years == set() and not entered.estimated(start, due)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hub.cases.machine import CaseState
 from hub.enums import Priority, TimeUnit
 from hub.sla.calendar import SHANGHAI, WorkCalendar, WorkWindow
-from hub.sla.deadlines import Limit, add_limit, plan
+from hub.sla.deadlines import Limit, add_limit, estimated, plan
 from hub.sla.ladder import (
     DEFAULT_RUNGS,
     Ladder,
@@ -49,7 +49,13 @@ class FakeCase:
     priority: Priority = Priority.NORMAL
     dispatched_at: datetime | None = None
     clock_started_at: datetime | None = None
+    resolve_started_at: datetime | None = None
     resolved_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # A dispatch or a rework starts both department clocks at once.
+        if self.resolve_started_at is None:
+            self.resolve_started_at = self.clock_started_at
 
 
 LADDER = build_ladder(
@@ -104,12 +110,17 @@ def test_urgent_cases_get_half_of_every_limit() -> None:
 def test_year_end_into_an_unknown_year_falls_back_and_an_admin_fixes_it() -> None:
     cal = WorkCalendar()
     start = cst("2026-12-31T17:00:00")
-    # Weekends only: 1 January 2027, a Friday, counts as worked until someone says not.
-    assert add_limit(start, work_days(1), cal, Priority.NORMAL) == cst("2027-01-01T17:00:00")
+    # Weekends and the fixed-date holidays: 1 January 2027, a Friday, is off.
+    due = add_limit(start, work_days(1), cal, Priority.NORMAL)
+    assert due == cst("2027-01-04T17:00:00")
     assert cal.unknown_years == {2027}
-    fixed = cal.with_schedule(2027, holidays=[date(2027, 1, 1)], workdays=[])
-    assert add_limit(start, work_days(1), fixed, Priority.NORMAL) == cst("2027-01-04T17:00:00")
+    assert estimated(start, due, work_days(1), cal)
+    # An admin's entry is the whole schedule: here 2 January (a Saturday) made a workday.
+    fixed = cal.with_schedule(2027, holidays=[date(2027, 1, 1)], workdays=[date(2027, 1, 2)])
+    due = add_limit(start, work_days(1), fixed, Priority.NORMAL)
+    assert due == cst("2027-01-02T17:00:00")
     assert fixed.knows(2027) and not fixed.unknown_years
+    assert not estimated(start, due, work_days(1), fixed)
 
 
 def test_configurable_working_hours() -> None:

@@ -17,6 +17,15 @@ from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
 from hub.enums import TIER_OF_WHISTLE_LEVEL
 from hub.errors import Conflict, NotFound, Unprocessable
+from hub.sla.assessment import (
+    ASSESSED,
+    ORIGINAL_FIELD,
+    earliest_originals,
+    effect_payload,
+    lateness_s,
+    met_resolve,
+    running_clocks,
+)
 from hub.sla.ladder import Step
 from hub.sla.service import set_due
 
@@ -135,14 +144,23 @@ async def _verify(ctx: Ctx, body: s.Versioned) -> None:
 
 async def _reject(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
+    late, clocks = lateness_s(ctx.case, ctx.now), running_clocks(ctx.case)
     _move(ctx, Action.REJECT)
     ctx.case.rework_count += 1
     ctx.case.resolved_at = ctx.case.verify_due_at = None
     ctx.case.checked_in_at = None
-    # Rework is a new run of the department's on-site and resolve clocks.
-    ctx.case.clock_started_at = ctx.now
+    # Rework is a new run of the department's on-site and resolve clocks; assessment
+    # still judges the case by its original due times (a rejected result is no result).
+    ctx.case.clock_started_at = ctx.case.resolve_started_at = ctx.now
     set_due(ctx.case, [Step.CHECKIN, Step.RESOLVE], ctx.ref.calendar)
-    ctx.record("rejected", {"reason": body.reason, "rework": ctx.case.rework_count})
+    ctx.record(
+        "rejected",
+        {
+            "reason": body.reason,
+            "rework": ctx.case.rework_count,
+            "deadlines": effect_payload(ctx.case, clocks, running_clocks(ctx.case), late),
+        },
+    )
 
 
 async def _close(ctx: Ctx, body: s.Versioned) -> None:
@@ -154,18 +172,30 @@ async def _close(ctx: Ctx, body: s.Versioned) -> None:
 
 async def _return(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
+    late, clocks = lateness_s(ctx.case, ctx.now), running_clocks(ctx.case)
     _move(ctx, Action.RETURN)
-    payload = {"reason": body.reason, "department_id": ctx.case.department_id}
+    payload: dict[str, Any] = {"reason": body.reason, "department_id": ctx.case.department_id}
     _clear_assignment(ctx.case)
+    payload["deadlines"] = effect_payload(ctx.case, clocks, running_clocks(ctx.case), late)
     ctx.record("returned", payload)
 
 
 async def _reopen(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
+    late = lateness_s(ctx.case, ctx.now)
+    # A case resolved in time may be given new due times; one resolved late keeps its
+    # originals, so reopening it cannot make it count as on time.
+    renewed = met_resolve(ctx.case)
     _move(ctx, Action.REOPEN)
     _clear_assignment(ctx.case)
     ctx.case.resolved_at = ctx.case.verified_at = ctx.case.closed_at = None
-    ctx.record("reopened", {"reason": body.reason})
+    if renewed:
+        for step in ASSESSED:
+            setattr(ctx.case, ORIGINAL_FIELD[step], None)
+    ctx.record(
+        "reopened",
+        {"reason": body.reason, "deadlines": {"originals_renewed": renewed, "late_s": late}},
+    )
     await route_case(ctx, Action.DISPATCH, automatic=True)
 
 
@@ -181,19 +211,32 @@ async def _merge(ctx: Ctx, body: s.Versioned) -> None:
         raise Unprocessable("into_case_id", f"no case {body.into_case_id}") from exc
     if target.state not in OPEN_STATES:
         raise Unprocessable("into_case_id", f"case {target.id} is {target.state}, not open")
+    late, clocks = lateness_s(ctx.case, ctx.now), running_clocks(ctx.case)
     _move(ctx, Action.MERGE)
     ctx.case.merged_into_id = target.id
     _clear_assignment(ctx.case)
-    ctx.record("merged", {"into_case_id": target.id})
+    deadlines = effect_payload(ctx.case, clocks, running_clocks(ctx.case), late)
+    ctx.record("merged", {"into_case_id": target.id, "deadlines": deadlines})
     target_ctx = Ctx(ctx.hub, ctx.session, ctx.actor, target, ctx.now, snapshot(target), ctx.ref)
-    target_ctx.record("merged_from", {"case_id": ctx.case.id, "title": ctx.case.title})
+    # The merged report's lateness goes with it: the target is assessed by the earlier
+    # of the two cases' original due times.
+    taken = earliest_originals(target, ctx.case)
+    target_ctx.record(
+        "merged_from",
+        {
+            "case_id": ctx.case.id,
+            "title": ctx.case.title,
+            "deadlines": {"originals_taken": taken, "late_s": lateness_s(target, ctx.now)},
+        },
+    )
 
 
 async def _cancel(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
+    late = lateness_s(ctx.case, ctx.now)
     _move(ctx, Action.CANCEL)
     _clear_assignment(ctx.case)
-    ctx.record("cancelled", {"reason": body.reason})
+    ctx.record("cancelled", {"reason": body.reason, "deadlines": {"late_s": late}})
 
 
 async def _evaluate(ctx: Ctx, body: s.Versioned) -> None:
@@ -209,6 +252,9 @@ def _clear_assignment(case: Case) -> None:
     case.department_id = None
     case.ack_due_at = case.checkin_due_at = case.resolve_due_at = None
     case.verify_due_at = case.confirm_due_at = case.clock_started_at = None
+    case.resolve_started_at = None
+    case.deadlines_estimated = False
+    # The original due times stay: they are what the case is assessed by.
 
 
 HANDLERS = {

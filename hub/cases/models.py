@@ -60,6 +60,17 @@ class Case(SQLModel, table=True):
     # When the department's clocks (acknowledge, check in, resolve) last started: dispatch,
     # or the township rejecting a result for rework.
     clock_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The resolve clock's own start: a transfer inside one department keeps it running.
+    resolve_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The first due times the case got for the department's steps. Assessment judges the
+    # case by these: transfer, return, escalation, rework, reopen and merge never move
+    # them later, so re-routing cannot turn a late case into an on-time one.
+    original_ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    original_checkin_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    original_resolve_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # A due time was counted on a year whose holidays nobody knows yet (weekends and
+    # fixed-date holidays only): an estimate until an admin enters the year.
+    deadlines_estimated: bool = False
     # The escalation ladder as it was when the case was dispatched (see hub.sla.ladder).
     sla_ladder: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     # Only ever rises: a case once red stays red on the walls, even after re-routing.

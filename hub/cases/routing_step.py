@@ -10,6 +10,8 @@ from hub.dispatch.service import entry_rule, place_of
 from hub.enums import HandlingTier
 from hub.errors import Conflict, Unprocessable
 from hub.org.models import Staff
+from hub.sla.assessment import effect_payload, lateness_s, running_clocks
+from hub.sla.ladder import Step
 from hub.sla.service import start_clocks
 
 if TYPE_CHECKING:
@@ -67,6 +69,13 @@ async def route_case(
         if staff is None or staff.department_id != decision.department_id:
             raise Unprocessable("staff_id", f"staff {staff_id} is not in the chosen department")
     assigned = staff_id or decision.staff_id
+    late = lateness_s(case, ctx.now)  # measured before the move
+    clocks = running_clocks(case)
+    # The same department keeps the case (a transfer to itself, a new person): its
+    # resolve clock runs on; only a new department gets time of its own to resolve.
+    same_department = clocks[Step.RESOLVE] is not None and case.department_id == (
+        decision.department_id
+    )
     case.state = next_state(case.state, action, needs_confirmation=decision.needs_confirmation)
     case.tier = decision.tier
     case.whistle_level = decision.whistle_level
@@ -75,12 +84,13 @@ async def route_case(
     case.assigned_staff_id = assigned
     case.acknowledged_at = case.checked_in_at = None
     case.dispatched_at = ctx.now
-    start_clocks(case, entry, ctx.ref.calendar, ctx.now)
+    start_clocks(case, entry, ctx.ref.calendar, ctx.now, keep_resolve=same_department)
     payload = {
         "action": action.value,
         "decision": decision.as_dict(),
         "note": note,
         "assigned_staff_id": assigned,
+        "deadlines": effect_payload(case, clocks, running_clocks(case), late),
     }
     event = EVENT_OF_ACTION[action]
     if case.state is CaseState.AWAITING_CONFIRMATION:

@@ -127,6 +127,13 @@ class CaseOut(BaseModel):
     resolve_due_at: LocalTime | None
     verify_due_at: LocalTime | None
     confirm_due_at: LocalTime | None
+    # What assessment judges the case by: the first due times, never moved later by
+    # re-routing (the *_due_at above are the current holder's).
+    original_ack_due_at: LocalTime | None = None
+    original_checkin_due_at: LocalTime | None = None
+    original_resolve_due_at: LocalTime | None = None
+    # A due time counted on a year whose holidays are not known yet: an estimate.
+    deadlines_estimated: bool = False
     sla_status: SlaStatus
     supervision: Supervision | None
     created_at: LocalTime

@@ -52,13 +52,19 @@ def count_where(expr: ColumnElement[bool]) -> Any:
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    return and_(col(Case.state).in_(OPEN_STATES), col(Case.resolve_due_at) < now)
+    """Open and past the holder's resolve due time or the case's original one (which
+    re-routing never moves later)."""
+    return and_(
+        col(Case.state).in_(OPEN_STATES),
+        or_(col(Case.resolve_due_at) < now, col(Case.original_resolve_due_at) < now),
+    )
 
 
 def is_overdue(case: Case | Row[Any], now: datetime) -> bool:
-    return (
-        case.state in OPEN_STATES and case.resolve_due_at is not None and case.resolve_due_at < now
-    )
+    if case.state not in OPEN_STATES:
+        return False
+    dues = (case.resolve_due_at, case.original_resolve_due_at)
+    return any(due is not None and due < now for due in dues)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.models import User
 from hub.catalogue.models import CatalogueEntry
 from hub.clock import Clock, SystemClock
 from hub.db import Database
 from hub.dispatch.routing import DeptInfo, Place, PostInfo, Roster
-from hub.enums import DutyStatus, PostSlot, StaffRole, Tier
+from hub.enums import DutyStatus, Role, StaffRole, Tier
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import CODE_LENGTH, Region
 from hub.regions.service import GridPlace
@@ -28,6 +29,15 @@ from hub.sla.calendar import WorkCalendar
 from hub.sla.models import CalendarDay
 
 RECHECK_S = 1.0
+# The users a command centre's part of the escalation chain tells (by region).
+COMMAND_ROLES = (Role.TOWNSHIP_LEADER, Role.DISPATCHER, Role.COMMANDER)
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    staff_id: int
+    role: StaffRole
+    duty: DutyStatus
 
 
 @dataclass(frozen=True)
@@ -40,20 +50,11 @@ class Reference:
     posts: dict[int, tuple[PostInfo, ...]]  # township id -> posts there
     liaisons: dict[int, tuple[tuple[int, int], ...]]  # region id -> (dept, staff) on duty
     grid_workers: dict[int, tuple[int, ...]]  # grid id -> grid workers on duty
-    leaders: dict[int, int]  # department id -> its leader on duty (the ladder's last push)
+    # Everyone the escalation chain may walk past, on duty or not (hub.sla.contacts).
+    staff_of: dict[int, tuple[StaffInfo, ...]]  # department id -> its staff, in id order
+    command_users: dict[int, tuple[tuple[int, Role], ...]]  # region id -> command users
     # The working calendar with the admin-entered days: deadlines and routing share it.
     calendar: WorkCalendar
-
-    def backup_post(self, department_id: int, township_id: int) -> int | None:
-        """The B post's staff of a department in a township, if on duty."""
-        for post in self.posts.get(township_id, ()):
-            if (
-                post.department_id == department_id
-                and post.slot is PostSlot.B
-                and post.duty_status is DutyStatus.ON_DUTY
-            ):
-                return post.staff_id
-        return None
 
     def roster(self, place: Place) -> Roster:
         return Roster(
@@ -137,7 +138,12 @@ async def _load(session: AsyncSession, version: int, base: WorkCalendar) -> Refe
             )
     liaisons: dict[int, list[tuple[int, int]]] = defaultdict(list)
     workers: dict[int, list[int]] = defaultdict(list)
-    leaders: dict[int, int] = {}
+    staff_of: dict[int, list[StaffInfo]] = defaultdict(list)
+    for member in staff.values():
+        if member.id is not None and member.department_id is not None:
+            staff_of[member.department_id].append(
+                StaffInfo(member.id, member.role, member.duty_status)
+            )
     for member in staff.values():
         if member.duty_status is not DutyStatus.ON_DUTY or member.id is None:
             continue
@@ -145,8 +151,11 @@ async def _load(session: AsyncSession, version: int, base: WorkCalendar) -> Refe
             liaisons[dept_region[member.department_id]].append((member.department_id, member.id))
         elif member.role is StaffRole.GRID_WORKER:
             workers[member.region_id].append(member.id)
-        elif member.role is StaffRole.LEADER and member.department_id is not None:
-            leaders.setdefault(member.department_id, member.id)
+    command_users: dict[int, list[tuple[int, Role]]] = defaultdict(list)
+    users = select(User).where(col(User.role).in_(COMMAND_ROLES), col(User.disabled).is_(False))
+    for user in (await session.exec(users.order_by(col(User.id)))).all():
+        if user.id is not None and user.region_id is not None:
+            command_users[user.region_id].append((user.id, user.role))
     days = (await session.exec(select(CalendarDay))).all()
     return Reference(
         version=version,
@@ -157,6 +166,7 @@ async def _load(session: AsyncSession, version: int, base: WorkCalendar) -> Refe
         posts={k: tuple(v) for k, v in posts.items()},
         liaisons={k: tuple(v) for k, v in liaisons.items()},
         grid_workers={k: tuple(v) for k, v in workers.items()},
-        leaders=leaders,
+        staff_of={k: tuple(v) for k, v in staff_of.items()},
+        command_users={k: tuple(v) for k, v in command_users.items()},
         calendar=base.with_days(days),
     )

@@ -36,14 +36,15 @@ async def region_counters(
     is_open = col(Case.state).in_(OPEN_STATES)
     overdue = overdue_clause(now)
     closed = col(Case.state) == CaseState.CLOSED
+    # On time by the case's original due time, which re-routing never moves later.
     on_time = and_(
         col(Case.resolved_at).is_not(None),
-        col(Case.resolve_due_at).is_not(None),
-        col(Case.resolved_at) <= col(Case.resolve_due_at),
+        col(Case.original_resolve_due_at).is_not(None),
+        col(Case.resolved_at) <= col(Case.original_resolve_due_at),
     )
     due = and_(
-        col(Case.resolve_due_at).is_not(None),
-        (col(Case.resolve_due_at) < now) | col(Case.resolved_at).is_not(None),
+        col(Case.original_resolve_due_at).is_not(None),
+        (col(Case.original_resolve_due_at) < now) | col(Case.resolved_at).is_not(None),
     )
     where = and_(region_clause(tier, region_id), _COUNTED)
     totals = (

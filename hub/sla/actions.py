@@ -10,8 +10,12 @@ from hub.cases.machine import WITH_DEPARTMENT, Action
 from hub.cases.routing_step import route_case
 from hub.enums import TIER_OF_WHISTLE_LEVEL, SlaStatus, Supervision
 from hub.errors import HubError
+from hub.sla.contacts import contacts_for
 from hub.sla.ladder import Rung, RungAction, RungKind
 from hub.sla.models import Deadline
+from hub.sla.reach import START_OF, Rank, fall_through
+
+UNREACHABLE = "unreachable"  # nobody on the whole chain: the console warns
 
 A = RungAction
 _RANK = {SlaStatus.OK: 0, SlaStatus.WARNING: 1, SlaStatus.BREACHED: 2}
@@ -33,7 +37,12 @@ async def fire_rung(ctx: Ctx, row: Deadline, rung: Rung) -> None:
     base = {"step": row.step, "rung": row.rung, "deadline_id": row.id}
     ctx.record(
         EVENT_OF_KIND[rung.kind],
-        {**base, "due_at": row.due_at.isoformat(), "actions": [a.value for a in rung.actions]},
+        {
+            **base,
+            "due_at": row.due_at.isoformat(),
+            "estimated": row.estimated,
+            "actions": [a.value for a in rung.actions],
+        },
     )
     for action in rung.actions:
         if action in _MARKS:
@@ -42,40 +51,39 @@ async def fire_rung(ctx: Ctx, row: Deadline, rung: Rung) -> None:
         ctx.record("sla_escalation", {**base, "action": action.value, **detail})
 
 
-def _reassign(ctx: Ctx, staff_id: int | None, why: str) -> dict[str, Any]:
+def reach(ctx: Ctx, start: Rank) -> dict[str, Any]:
+    """Walk the case's escalation chain from `start`: the department's own people take
+    the task over (pushed to their phone), a command centre is told. The payload names
+    who was reached and everyone passed over, with the reason."""
     case = ctx.case
-    if staff_id is None:
-        return {"staff_id": None, "outcome": f"no {why} on duty"}
-    if staff_id == case.assigned_staff_id:
-        return {"staff_id": staff_id, "outcome": f"the {why} already holds the task"}
-    previous, case.assigned_staff_id = case.assigned_staff_id, staff_id
-    return {"staff_id": staff_id, "previous_staff_id": previous, "outcome": "pushed"}
+    found = fall_through(contacts_for(ctx.ref, case), start, holder_staff_id=case.assigned_staff_id)
+    detail = found.as_payload()
+    if found.contact is None:
+        return {"staff_id": None, "outcome": UNREACHABLE, **detail}
+    if found.takes_the_task:
+        previous, case.assigned_staff_id = case.assigned_staff_id, found.contact.staff_id
+        return {
+            "staff_id": case.assigned_staff_id,
+            "previous_staff_id": previous,
+            "outcome": "pushed",
+            **detail,
+        }
+    return {"staff_id": found.contact.staff_id, "outcome": "notified", **detail}
 
 
-async def _push_backup(ctx: Ctx, action: RungAction) -> dict[str, Any]:
-    case = ctx.case
-    staff = (
-        ctx.ref.backup_post(case.department_id, case.township_id)
-        if case.department_id is not None
-        else None
-    )
-    return _reassign(ctx, staff, "B post")
-
-
-async def _push_leader(ctx: Ctx, action: RungAction) -> dict[str, Any]:
-    dept = ctx.case.department_id
-    return _reassign(ctx, ctx.ref.leaders.get(dept) if dept else None, "leader")
+async def _push(ctx: Ctx, action: RungAction) -> dict[str, Any]:
+    return reach(ctx, START_OF[action])
 
 
 async def _flag_township(ctx: Ctx, action: RungAction) -> dict[str, Any]:
-    return {"township_id": ctx.case.township_id}
+    return {"township_id": ctx.case.township_id, **reach(ctx, START_OF[action])}
 
 
 async def _supervise(ctx: Ctx, action: RungAction) -> dict[str, Any]:
     level = _SUPERVISION[action]
     if ctx.case.supervision is not Supervision.CITY:  # the city's supervision stays
         ctx.case.supervision = level
-    return {"supervision": ctx.case.supervision}
+    return {"supervision": ctx.case.supervision, **reach(ctx, START_OF[action])}
 
 
 async def _raise_whistle(ctx: Ctx, action: RungAction) -> dict[str, Any]:
@@ -94,12 +102,16 @@ async def _raise_whistle(ctx: Ctx, action: RungAction) -> dict[str, Any]:
         # Nobody to raise it to (e.g. the entry forbids the tier): the breach and the
         # supervision stand, and the timeline says why the whistle did not move.
         return {"outcome": f"not raised: {exc}"}
-    return {"outcome": "raised", "from_level": level, "to_level": case.whistle_level}
+    raised = {"from_level": level, "to_level": case.whistle_level}
+    if case.assigned_staff_id is not None:
+        return {"outcome": "raised", "staff_id": case.assigned_staff_id, **raised}
+    # Routing found nobody at the new department: someone up its chain must hear of it.
+    return {**reach(ctx, Rank.B_POST), **raised, "raised": True}
 
 
 _EFFECTS = {
-    A.PUSH_BACKUP: _push_backup,
-    A.PUSH_LEADER: _push_leader,
+    A.PUSH_BACKUP: _push,
+    A.PUSH_LEADER: _push,
     A.FLAG_TOWNSHIP: _flag_township,
     A.SUPERVISE_COUNTY: _supervise,
     A.SUPERVISE_CITY: _supervise,

@@ -1,8 +1,9 @@
 """The Chinese working calendar: statutory holidays and make-up working days (调休).
 
-Years the `chinese_calendar` library does not know fall back to weekends-only unless an
-admin has entered that year's schedule; every such fallback is recorded so it can be
-shown loudly (log, metric, wall flag)."""
+Years the `chinese_calendar` library does not know fall back to weekends and the
+fixed-date holidays unless an admin has entered that year's schedule; every such fallback
+is recorded so it can be shown loudly (log, metric, wall flag), and a deadline counted on
+one is flagged as an estimate."""
 
 from __future__ import annotations
 
@@ -20,6 +21,20 @@ log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_SEARCH_DAYS = 3660
+# Holidays on fixed dates, as (month, first day, days off), counted even in a year the
+# library does not know. The lengths are what the library's years 2019-2026 give: New
+# Year's Day alone every year; 1-5 May in five of the eight (2019, 2022 and 2023 stopped
+# at the 4th or 3rd); 1-7 October in all but 2023, whose Mid-Autumn Festival moved the
+# week. The lunar holidays (Spring Festival, Qingming, Dragon Boat, Mid-Autumn) and every
+# make-up working weekend move from year to year and cannot be guessed.
+FIXED_HOLIDAYS: tuple[tuple[int, int, int], ...] = ((1, 1, 1), (5, 1, 5), (10, 1, 7))
+
+
+def fixed_holiday(day: date) -> bool:
+    return any(
+        day.month == month and first <= day.day < first + length
+        for month, first, length in FIXED_HOLIDAYS
+    )
 
 
 @dataclass(frozen=True)
@@ -83,17 +98,26 @@ class WorkCalendar:
             if day.year not in self.admin_years and day.year not in self.unknown_years:
                 self.unknown_years.add(day.year)
                 log.warning(
-                    "no holiday schedule for %s: counting weekends only until an admin "
-                    "enters the year's holidays and make-up days",
+                    "no holiday schedule for %s: counting weekends and fixed-date "
+                    "holidays only until an admin enters the year's holidays and "
+                    "make-up days",
                     day.year,
                 )
-            return day.weekday() < 5
+            if day.year in self.admin_years:
+                return day.weekday() < 5  # the admin's entry is the whole schedule
+            return day.weekday() < 5 and not fixed_holiday(day)
 
     def knows(self, year: int) -> bool:
         """Whether `year`'s holidays are known (to the library or entered by an admin);
         asking records an unknown year like any deadline falling into it would."""
         self.is_workday(date(year, 1, 1))
         return year not in self.unknown_years
+
+    def estimated(self, start: datetime, end: datetime) -> bool:
+        """Whether counting working time from `start` to `end` went through a year whose
+        holidays nobody knows (the weekends-and-fixed-holidays fallback)."""
+        first, last = start.astimezone(self.tz).year, end.astimezone(self.tz).year
+        return any(not self.knows(year) for year in range(first, last + 1))
 
     def add_work_seconds(self, start: datetime, seconds: int) -> datetime:
         local = start.astimezone(self.tz)

@@ -50,6 +50,11 @@ def add_limit(
     return calendar.add_work_seconds(start, round(limit.within * factor * calendar.seconds_per_day))
 
 
+def estimated(start: datetime, end: datetime, limit: Limit, calendar: WorkCalendar) -> bool:
+    """A limit in working time counted through a year nobody has the holidays of."""
+    return limit.unit not in _NATURAL_S and calendar.estimated(start, end)
+
+
 class CaseClock(Protocol):
     """The case fields the deadlines depend on (a `Case` row has them all)."""
 
@@ -57,6 +62,7 @@ class CaseClock(Protocol):
     priority: Priority
     dispatched_at: datetime | None
     clock_started_at: datetime | None
+    resolve_started_at: datetime | None
     resolved_at: datetime | None
 
 
@@ -84,16 +90,29 @@ def step_start(case: CaseClock, step: Step) -> datetime | None:
         return case.resolved_at
     if step is Step.CONFIRM:
         return case.dispatched_at
+    if step is Step.RESOLVE:
+        # Its own start: a transfer inside one department keeps the resolve clock going.
+        return case.resolve_started_at
     # Dispatch starts the department's clocks; a rejected result restarts them.
     return case.clock_started_at
 
 
 def due_at(case: CaseClock, ladder: Ladder, step: Step, calendar: WorkCalendar) -> datetime | None:
+    found = due_of(case, ladder, step, calendar)
+    return found[0] if found is not None else None
+
+
+def due_of(
+    case: CaseClock, ladder: Ladder, step: Step, calendar: WorkCalendar
+) -> tuple[datetime, bool] | None:
+    """The step's due time and whether it is an estimate (an unknown year)."""
     start = step_start(case, step)
     limit = ladder.limits.get(step)
     if start is None or limit is None:
         return None
-    return add_limit(start, Limit(limit.within, limit.unit), calendar, case.priority)
+    as_limit = Limit(limit.within, limit.unit)
+    due = add_limit(start, as_limit, calendar, case.priority)
+    return due, estimated(start, due, as_limit, calendar)
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,7 @@ class Planned:
     started_at: datetime
     due_at: datetime
     fire_at: datetime
+    estimated: bool = False
 
     @property
     def key(self) -> tuple[str, int, datetime]:
@@ -127,6 +147,7 @@ def plan(case: CaseClock, ladder: Ladder, calendar: WorkCalendar) -> list[Planne
         due = add_limit(start, as_limit, calendar, case.priority)
         for index, rung in ladder.rungs_of(step):
             fire = add_limit(start, as_limit, calendar, case.priority, share=rung.at)
-            out.append(Planned(step, index, rung.kind, rung.actions, start, due, fire))
+            guess = estimated(start, max(due, fire), as_limit, calendar)
+            out.append(Planned(step, index, rung.kind, rung.actions, start, due, fire, guess))
     out.sort(key=lambda p: (p.fire_at, p.rung))
     return out

@@ -44,6 +44,8 @@ class Deadline(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     due_at: datetime = Field(sa_type=UTCDateTime)
     fire_at: datetime = Field(sa_type=UTCDateTime)
+    # Counted on a year the calendar does not know (see WorkCalendar.estimated).
+    estimated: bool = False
     status: DeadlineStatus = EnumField(DeadlineStatus, default=DeadlineStatus.PENDING)
     # Fencing: a claim is a token and a lease; firing checks the token under the row lock,
     # so a worker whose lease ran out (paused, partitioned) cannot fire a row twice.

@@ -63,7 +63,7 @@ async def recalculate(hub: Hub, actor: Principal, *, reason: str) -> int:
             for case in cases:
                 before = snapshot(case)
                 # Only deadlines still ahead move; one already passed has had its say.
-                set_due(case, _ahead(case, now), ref.calendar)
+                set_due(case, _ahead(case, now), ref.calendar, recount=True)
                 if snapshot(case) == before:
                     continue
                 ctx = Ctx(hub, session, actor, case, now, before, ref)

@@ -17,8 +17,18 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
 from hub.catalogue.models import CatalogueEntry
+from hub.sla.assessment import ORIGINAL_FIELD, keep_originals
 from hub.sla.calendar import WorkCalendar
-from hub.sla.deadlines import DUE_FIELD, RUNNING_IN, Planned, due_at, plan
+from hub.sla.deadlines import (
+    DUE_FIELD,
+    RUNNING_IN,
+    Limit,
+    Planned,
+    due_of,
+    estimated,
+    plan,
+    step_start,
+)
 from hub.sla.ladder import (
     Ladder,
     LadderOverride,
@@ -76,23 +86,58 @@ def clocked_open_cases(after: int, limit: int) -> SelectOfScalar[Case]:
     )
 
 
-def set_due(case: Case, steps: Iterable[Step], calendar: WorkCalendar) -> None:
+def set_due(
+    case: Case, steps: Iterable[Step], calendar: WorkCalendar, *, recount: bool = False
+) -> None:
     """Write the named steps' deadlines onto the case (before its event is recorded, so
-    the timeline carries them)."""
+    the timeline carries them). A step's first due time is kept as its original; a
+    `recount` (a corrected calendar, same clock) moves an original still equal to it."""
     ladder = ladder_of(case)
     for step in steps:
-        value = due_at(case, ladder, step, calendar) if ladder is not None else None
-        setattr(case, DUE_FIELD[step], value)
+        found = due_of(case, ladder, step, calendar) if ladder is not None else None
+        value = found[0] if found is not None else None
+        field = DUE_FIELD[step]
+        original = ORIGINAL_FIELD.get(step)
+        if recount and original is not None and getattr(case, original) == getattr(case, field):
+            setattr(case, original, value)
+        setattr(case, field, value)
+    keep_originals(case)
+    case.deadlines_estimated = _any_estimated(case, ladder, calendar)
+
+
+def _any_estimated(case: Case, ladder: Ladder | None, calendar: WorkCalendar) -> bool:
+    """Whether a due time the case shows was counted through a year nobody knows."""
+    if ladder is None:
+        return False
+    for step, field in DUE_FIELD.items():
+        due: datetime | None = getattr(case, field)
+        limit = ladder.limits.get(step)
+        start = step_start(case, step)
+        if due is None or limit is None or start is None:
+            continue
+        if estimated(start, due, Limit(limit.within, limit.unit), calendar):
+            return True
+    return False
 
 
 def start_clocks(
-    case: Case, entry: CatalogueEntry | None, calendar: WorkCalendar, now: datetime
+    case: Case,
+    entry: CatalogueEntry | None,
+    calendar: WorkCalendar,
+    now: datetime,
+    *,
+    keep_resolve: bool = False,
 ) -> None:
     """On (re)dispatch: freeze the entry's ladder onto the case and start the clocks of
     its new state — a department's three, or only the confirmation clock of a whistle
-    waiting for the township leader. Every earlier clock of the case stops."""
+    waiting for the township leader. Every earlier clock stops, except that
+    `keep_resolve` (the same department keeps the case) lets a running resolve clock go
+    on: the new holder must sign and report on site, but gets no new time to resolve."""
     case.sla_ladder = frozen_ladder(entry) if entry is not None else None
-    case.clock_started_at = now if case.state in RUNNING_IN[Step.ACK] else None
+    running = case.state in RUNNING_IN[Step.ACK]
+    case.clock_started_at = now if running else None
+    if not (keep_resolve and running and case.resolve_started_at is not None):
+        case.resolve_started_at = now if running else None
     for field in DUE_FIELD.values():
         setattr(case, field, None)
     set_due(case, [s for s in Step if case.state in RUNNING_IN[s]], calendar)
@@ -108,6 +153,7 @@ def new_rows(case_id: int, planned: Sequence[Planned]) -> list[dict[str, Any]]:
             "started_at": p.started_at,
             "due_at": p.due_at,
             "fire_at": p.fire_at,
+            "estimated": p.estimated,
             "status": DeadlineStatus.PENDING,
         }
         for p in planned
@@ -141,10 +187,10 @@ def reconcile(
             row.status = DeadlineStatus.PENDING  # the same clock runs again
         elif p is not None and row.status is DeadlineStatus.PENDING and row.fire_at != p.fire_at:
             result.moved += 1  # a corrected calendar moved it
-        else:
-            continue
+        elif p is None or row.status is not DeadlineStatus.PENDING or row.estimated == p.estimated:
+            continue  # unchanged (a year that became known may only change the flag)
         if p is not None:
-            row.fire_at, row.due_at = p.fire_at, p.due_at
+            row.fire_at, row.due_at, row.estimated = p.fire_at, p.due_at, p.estimated
             row.claim_token = row.claimed_by = row.claimed_until = None
         changed.append(row)
     missing = [p for key, p in wanted.items() if key not in have]

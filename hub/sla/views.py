@@ -56,6 +56,7 @@ class DeadlineOut(BaseModel):
     started_at: LocalTime
     due_at: LocalTime
     fire_at: LocalTime
+    estimated: bool
     status: str
     fired_at: LocalTime | None
     fired_by: str | None

@@ -113,6 +113,7 @@ async def _insert_cases(hub: Hub, clock: Clock, due_mono: list[float]) -> tuple[
                     "cooperating_department_ids": [],
                     "rework_count": 0,
                     "clock_started_at": started,
+                    "resolve_started_at": started,
                     "ack_due_at": started + timedelta(seconds=LIMIT_S),
                     "sla_ladder": ladder,
                     "sla_status": "ok",

@@ -174,7 +174,9 @@ function renderDetail() {
     fact(t("case.created"), fmtShort(c.created_at)),
     fact(t("case.ack_due_at"), c.ack_due_at && fmtShort(c.ack_due_at)),
     fact(t("case.checkin_due_at"), c.checkin_due_at && fmtShort(c.checkin_due_at)),
-    fact(t("case.resolve_due_at"), c.resolve_due_at && fmtShort(c.resolve_due_at)),
+    fact(t("case.resolve_due_at"), c.resolve_due_at && fmtShort(c.resolve_due_at) + (c.deadlines_estimated ? ` (${t("case.estimated")})` : "")),
+    c.original_resolve_due_at && c.original_resolve_due_at !== c.resolve_due_at
+      ? fact(t("case.original_resolve_due_at"), fmtShort(c.original_resolve_due_at)) : null,
     c.verify_due_at !== undefined ? fact(t("case.verify_due_at"), c.verify_due_at && fmtShort(c.verify_due_at)) : null);
   const description = c.description ? h("p", {}, c.description) : null;
   root.replaceChildren(header, facts, description || "", renderSuggestion(suggestion),
@@ -322,6 +324,8 @@ function payloadSummary(ev) {
   if (p.decision && p.decision.whistle_level) bits.push(levelLabel(p.decision.whistle_level));
   if (p.decision && p.decision.department_id) bits.push(deptName(p.decision.department_id));
   if (p.step) bits.push(p.step);
+  if (p.reached && p.reached.rank) bits.push(t("console.reached", { rank: t(`console.rank.${p.reached.rank}`) }));
+  if (p.outcome === "unreachable") bits.push(`⚠ ${t("console.unreachable")}`);
   return bits.join(" · ");
 }
 
@@ -343,6 +347,12 @@ function renderTimeline(events, eventsText) {
     status.className = "chain-bad";
     status.textContent = `✗ ${err.message}`;
     status.dataset.ok = "false";
+  }
+  // An escalation whose whole chain was off duty reached nobody: say so above the list.
+  const unreached = events.filter((ev) => ev.type === "sla_escalation" && ev.payload.outcome === "unreachable");
+  if (unreached.length) {
+    box.append(h("p", { id: "unreachable-warning", class: "sla-warning" },
+      `⚠ ${t("console.unreachable.warning", { n: unreached.length })}`));
   }
   box.append(h("ol", { class: "timeline" }, ...events.map((ev) =>
     h("li", { dataset: { type: ev.type } },
