@@ -75,6 +75,20 @@ def _worker(args: argparse.Namespace) -> int:
     return code
 
 
+def _health(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    # The container's HEALTHCHECK: this process's own port, whatever address it listens on.
+    url = f"http://127.0.0.1:{args.port or get_settings().port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout_s) as response:
+            ok = response.status == 200
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
+
+
 def _banner(settings: Settings, host: str, port: int) -> str:
     from hub.demo.accounts import account_lines
 
@@ -158,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--duration", type=float, default=0.0, help="seconds; 0 runs until ^C")
     sim.add_argument("--late", type=float, default=0.15, help="share of cases handled late")
     sim.set_defaults(func=_simulate)
+    health = sub.add_parser("health", help="exit 0 if the hub on this machine answers /healthz")
+    health.add_argument("--port", type=int, help="default HUB_PORT")
+    health.add_argument("--timeout-s", type=float, default=2.5)
+    health.set_defaults(func=_health)
+
     audit = sub.add_parser("audit", help="check the tamper-evident timelines")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="re-check every case's hash chain")

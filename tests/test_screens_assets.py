@@ -1,13 +1,13 @@
 """What the screens load is pinned and local: the vendored files match the hashes recorded
-in web/vendor/VERSIONS.md, and the hub's own pages, scripts and styles name no other host."""
+in hub/web/static/vendor/VERSIONS.md, and the hub's own pages, scripts and styles name no
+other host."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+from hub.web.pages import WEB_ROOT as WEB
 
 
 def test_vendored_files_match_their_recorded_hashes() -> None:
