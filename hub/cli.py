@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -13,19 +14,26 @@ from hub.config import Settings, get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub import migrate
+    from hub import logs, migrate
 
     settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
     host, port = args.host or settings.host, args.port or settings.port
-    print(_banner(settings, host, port), flush=True)
+    banner = _banner(settings, host, port)
+    if settings.log_format == "json":  # a log collector wants nothing but JSON lines
+        logging.getLogger("hub").info("%s", banner.splitlines()[0], extra={"banner": banner})
+    else:
+        print(banner, flush=True)
     uvicorn.run(
         "hub.main:create_app",
         factory=True,
         host=host,
         port=port,
+        log_config=logs.config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
+        access_log=False,  # hub.requestid writes one line a request, with its id
         workers=1,
         ws="websockets-sansio",
         ws_max_size=64 * 1024,

@@ -29,6 +29,7 @@ from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.realtime.wire import RawSendTap
 from hub.regions.views import router as regions_router
+from hub.requestid import RequestId
 from hub.sla.engine import SlaEngine, flag_unknown_years
 from hub.sla.views import router as sla_router
 from hub.web.docs import router as docs_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(docs_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestId)
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
     return app
 

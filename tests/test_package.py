@@ -194,7 +194,7 @@ def _get(url: str, token: str | None = None) -> tuple[int, str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def served(image: Image) -> Iterator[tuple[str, dict[str, str]]]:
+def served(image: Image) -> Iterator[tuple[str, Path]]:
     port = free_port()
     env = image.env(HUB_SECRET_KEY=SECRET, HUB_HOST="127.0.0.1", HUB_PORT=str(port))
     image.run(["hub", "migrate"], env)
@@ -202,7 +202,8 @@ def served(image: Image) -> Iterator[tuple[str, dict[str, str]]]:
     assert "admin" in out
     health = _run(image.final.healthcheck, env=env, timeout=30)
     assert health.returncode == 1, "the HEALTHCHECK fails while nothing listens"
-    log = (image.fs / "serve.log").open("w")
+    log_path = image.fs / "serve.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         image.final.cmd, env=env, cwd=image.path(image.final.workdir), stdout=log, stderr=log
     )
@@ -213,7 +214,7 @@ def served(image: Image) -> Iterator[tuple[str, dict[str, str]]]:
             assert proc.poll() is None, (image.fs / "serve.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "hub serve did not become healthy"
             time.sleep(0.3)
-        yield base, env
+        yield base, log_path
     finally:
         proc.terminate()
         try:
@@ -232,7 +233,7 @@ def _login(base: str) -> str:
     return token
 
 
-def test_every_page_and_everything_it_loads_answers(served: tuple[str, dict[str, str]]) -> None:
+def test_every_page_and_everything_it_loads_answers(served: tuple[str, Path]) -> None:
     base, _ = served
     token = _login(base)
     status, _, body = _get(f"{base}/api/v1/screens/home", token)
@@ -270,3 +271,22 @@ def test_every_page_and_everything_it_loads_answers(served: tuple[str, dict[str,
             assert kind.startswith(STATIC_TYPES[suffix]), (path, kind)
     for path in ("/healthz", "/metrics", "/openapi.json"):
         assert _get(base + path)[0] == 200, path
+
+
+def test_the_image_logs_json_lines_with_request_ids(served: tuple[str, Path]) -> None:
+    base, log_path = served
+    request = urllib.request.Request(f"{base}/healthz", headers={"X-Request-Id": "probe-00000001"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["X-Request-Id"] == "probe-00000001"
+    deadline = time.monotonic() + 10
+    while "probe-00000001" not in log_path.read_text():
+        assert time.monotonic() < deadline, "no access line for the request"
+        time.sleep(0.1)
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line, uvicorn's and Alembic's too
+    mine = [e for e in entries if e.get("request_id") == "probe-00000001"]
+    assert [(e["logger"], e["path"], e["status"]) for e in mine] == [
+        ("hub.access", "/healthz", 200)
+    ]
+    assert any(e["logger"].startswith("uvicorn") for e in entries)
+    assert any(e.get("banner") for e in entries), "the start banner as a log line"
