@@ -14,7 +14,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message
+from starlette.websockets import WebSocket
 
 from hub.logs import JsonFormatter, RequestIdFilter, config
 from hub.requestid import RequestId, current_request_id
@@ -31,7 +33,17 @@ async def _boom(request: Request) -> PlainTextResponse:
     raise RuntimeError("kaput")
 
 
-APP = RequestId(Starlette(routes=[Route("/hello", _hello), Route("/boom", _boom)]))
+async def _socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text(current_request_id() or "")
+    await websocket.close()
+
+
+APP = RequestId(
+    Starlette(
+        routes=[Route("/hello", _hello), Route("/boom", _boom), WebSocketRoute("/ws", _socket)]
+    )
+)
 
 
 class _Lines(logging.Handler):
@@ -135,3 +147,31 @@ def test_lines_outside_a_request_carry_no_id_and_text_mode_shows_a_dash() -> Non
     text = logging.Formatter(config("info", "text")["formatters"]["hub"]["format"])
     assert text.format(record).endswith("INFO hub.x [-] tick 3")
     assert config("info", "json")["formatters"]["hub"] == {"()": JsonFormatter}
+
+
+async def test_a_websocket_session_has_its_id_in_the_handshake(captured: _Lines) -> None:
+    scope = {
+        "type": "websocket",
+        "path": "/ws",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"x-request-id", b"socket-00000001")],
+    }
+    incoming: list[Message] = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.disconnect", "code": 1000},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await APP(scope, receive, send)
+    accept, text, _close = sent
+    assert (b"x-request-id", b"socket-00000001") in accept["headers"]
+    assert text["text"] == "socket-00000001"
+    access = captured.entries()[-1]
+    assert (access["method"], access["status"]) == ("WEBSOCKET", 101)
