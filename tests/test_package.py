@@ -290,3 +290,19 @@ def test_the_image_logs_json_lines_with_request_ids(served: tuple[str, Path]) ->
     ]
     assert any(e["logger"].startswith("uvicorn") for e in entries)
     assert any(e.get("banner") for e in entries), "the start banner as a log line"
+
+
+def test_the_build_context_keeps_what_the_dockerfile_copies() -> None:
+    # .dockerignore leaves everything out (`*`) and lets back in what is copied: a COPY
+    # source not let back in would be missing from the image's build only.
+    kept = [
+        line[1:].rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    assert "*" in (ROOT / ".dockerignore").read_text().splitlines()
+    stages = dockerfile.parse((ROOT / "Dockerfile").read_text())
+    sources = [s for stage in stages for c in stage.copies if not c.from_stage for s in c.sources]
+    assert len(sources) >= 5
+    for source in sources:
+        assert any(source == k or source.startswith(f"{k}/") for k in kept), source
