@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the OS packages the test suite and benchmarks run for real: PostgreSQL and
-# Redis servers, wrk, and Debian's Chromium (the screen tests drive it; Playwright never
+# Redis servers, wrk, nginx (the tests check deploy/nginx/hub.conf with `nginx -t`), and
+# Debian's Chromium (the screen tests drive it; Playwright never
 # downloads a browser) with a CJK font so the screenshots show Chinese. Only what is
 # missing is installed; nothing happens when all is there.
 set -euo pipefail
@@ -9,6 +10,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
@@ -24,8 +26,17 @@ else
   SUDO=
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Debian starts a package's service as it installs it (nginx on 0.0.0.0:80); a policy-rc.d
+# that says no keeps every server down: the tests start their own, on loopback.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  policy=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+[ -z "$policy" ] || $SUDO rm -f "$policy"
 # The Debian package starts a cluster of its own; the tests start their own throwaway ones.
 if command -v pg_lsclusters >/dev/null 2>&1; then
   $SUDO service postgresql stop >/dev/null 2>&1 || true

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -13,19 +14,26 @@ from hub.config import Settings, get_settings
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub import migrate
+    from hub import logs, migrate
 
     settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     if not args.no_migrate:
         migrate.upgrade(settings.database_url)
     host, port = args.host or settings.host, args.port or settings.port
-    print(_banner(settings, host, port), flush=True)
+    banner = _banner(settings, host, port)
+    if settings.log_format == "json":  # a log collector wants nothing but JSON lines
+        logging.getLogger("hub").info("%s", banner.splitlines()[0], extra={"banner": banner})
+    else:
+        print(banner, flush=True)
     uvicorn.run(
         "hub.main:create_app",
         factory=True,
         host=host,
         port=port,
+        log_config=logs.config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
+        access_log=False,  # hub.requestid writes one line a request, with its id
         workers=1,
         ws="websockets-sansio",
         ws_max_size=64 * 1024,
@@ -73,6 +81,20 @@ def _worker(args: argparse.Namespace) -> int:
         run_worker(get_settings(), worker_id=args.id, metrics_port=args.metrics_port)
     )
     return code
+
+
+def _health(args: argparse.Namespace) -> int:
+    import urllib.request
+
+    # The container's HEALTHCHECK: this process's own port, whatever address it listens on.
+    url = f"http://127.0.0.1:{args.port or get_settings().port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout_s) as response:
+            ok = response.status == 200
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
 
 
 def _banner(settings: Settings, host: str, port: int) -> str:
@@ -158,6 +180,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--duration", type=float, default=0.0, help="seconds; 0 runs until ^C")
     sim.add_argument("--late", type=float, default=0.15, help="share of cases handled late")
     sim.set_defaults(func=_simulate)
+    health = sub.add_parser("health", help="exit 0 if the hub on this machine answers /healthz")
+    health.add_argument("--port", type=int, help="default HUB_PORT")
+    health.add_argument("--timeout-s", type=float, default=2.5)
+    health.set_defaults(func=_health)
+
     audit = sub.add_parser("audit", help="check the tamper-evident timelines")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="re-check every case's hash chain")

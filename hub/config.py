@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     # Working hours for deadlines counted in working hours/days (Asia/Shanghai).
     work_hours: str = Field(default="09:00-12:00,13:30-17:30", pattern=WORK_HOURS_PATTERN)
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line (the image's)
 
     @model_validator(mode="after")
     def _check_work_hours(self) -> Settings:

@@ -29,8 +29,10 @@ from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.realtime.wire import RawSendTap
 from hub.regions.views import router as regions_router
+from hub.requestid import RequestId
 from hub.sla.engine import SlaEngine, flag_unknown_years
 from hub.sla.views import router as sla_router
+from hub.web.docs import router as docs_router
 from hub.web.pages import router as pages_router
 from hub.web.views import router as screens_router
 
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         title="Whistle-and-report dispatch hub (街乡吹哨、部门报到)",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # served by hub.web.docs from vendored copies, not a CDN
+        redoc_url=None,
     )
     app.state.hub = the_hub
     errors.install(app)
@@ -105,8 +109,10 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(api)
     app.include_router(realtime_router)
     app.include_router(pages_router)
+    app.include_router(docs_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestId)
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
     return app
 

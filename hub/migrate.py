@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
 from hub.db import _sqlite_file
+from hub.resources import package_dir
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = package_dir("hub", "migrations")
 
 
 def alembic_config(database_url: str) -> Config:

@@ -1,5 +1,6 @@
 """What the screens load is pinned and local: the vendored files match the hashes recorded
-in web/vendor/VERSIONS.md, and the hub's own pages, scripts and styles name no other host."""
+in hub/web/static/vendor/VERSIONS.md, and the hub's own pages, scripts and styles name no
+other host."""
 
 from __future__ import annotations
 
@@ -7,19 +8,25 @@ import hashlib
 import re
 from pathlib import Path
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+from hub.web.pages import WEB_ROOT as WEB
 
 
 def test_vendored_files_match_their_recorded_hashes() -> None:
     table = (WEB / "vendor" / "VERSIONS.md").read_text()
-    rows = re.findall(r"\| `([^`]+\.js)` \|[^|]*\| `([0-9a-f]{64})` \|", table)
+    rows = re.findall(r"\| `([^`]+\.(?:js|css))` \|[^|]*\| `([0-9a-f]{64})` \|", table)
     assert rows, "VERSIONS.md lists no vendored file with its sha256"
     for name, digest in rows:
         data = (WEB / "vendor" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest, name
     listed = {name for name, _ in rows}
-    on_disk = {str(p.relative_to(WEB / "vendor")) for p in (WEB / "vendor").rglob("*.js")}
-    assert on_disk == listed, "every vendored script is recorded, and only those"
+    on_disk = {
+        str(p.relative_to(WEB / "vendor"))
+        for p in (WEB / "vendor").rglob("*")
+        if p.suffix in {".js", ".css"}
+    }
+    assert on_disk == listed, "every vendored script and style is recorded, and only those"
+    for library in {Path(name).parts[0] for name in listed}:
+        assert (WEB / "vendor" / library / "LICENSE").is_file(), library
 
 
 def test_own_files_load_nothing_from_elsewhere() -> None:

@@ -11,6 +11,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from hub import logs
 from hub.config import Settings
 from hub.db import Database
 from hub.deps import Hub
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 async def run_worker(
     settings: Settings, *, worker_id: str | None = None, metrics_port: int | None = None
 ) -> int:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    logs.configure(settings.log_level, settings.log_format)
     hub = Hub(settings=settings, db=Database(settings.database_url))
     if metrics_port is not None:
         start_http_server(metrics_port, registry=hub.metrics.registry)
@@ -39,7 +40,10 @@ async def run_worker(
     try:
         await engine.start()
         gc.freeze()  # as `hub serve` does: long-lived objects out of the full collections
-        print(f"hub worker {engine.worker_id}: timers running", flush=True)
+        if settings.log_format == "json":
+            log.info("hub worker %s: timers running", engine.worker_id)
+        else:
+            print(f"hub worker {engine.worker_id}: timers running", flush=True)
         await stop.wait()
     finally:
         with contextlib.suppress(Exception):

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Path
 from fastapi.responses import FileResponse, RedirectResponse
 
 from hub.errors import NotFound
+from hub.resources import package_dir
 
-WEB_ROOT = FsPath(__file__).resolve().parents[2] / "web"
+# Shipped inside the package (hub/web/static), so an installed wheel serves the same files.
+WEB_ROOT = package_dir("hub.web", "static")
 PAGES = ("login", "wall", "console", "staff")
 STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -74,12 +76,11 @@ async def staff_page() -> FileResponse:
 
 
 def static_path(relative: str) -> FsPath | None:
-    """The file under web/ that `relative` names, if it is one the hub serves."""
+    """The file under hub/web/static that `relative` names, if it is one the hub serves."""
     if not relative or len(relative) > 200 or "\\" in relative or "\x00" in relative:
         return None
-    root = WEB_ROOT.resolve()
-    path = (root / relative).resolve()
-    if root not in path.parents or path.suffix not in STATIC_TYPES or not path.is_file():
+    path = (WEB_ROOT / relative).resolve()
+    if WEB_ROOT not in path.parents or path.suffix not in STATIC_TYPES or not path.is_file():
         return None
     return path
 
