@@ -25,7 +25,8 @@ from tests.world import World
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x22" * 500
 TOWNSHIPS = {"east": "339901001", "west": "339901002", "south": "339902001"}
 GRIDS = {"east": "339901001001001", "west": "339901002001001", "south": "339902001001001"}
-KEY_GRANTS = ["case.read", "case.create"]
+# Two machine clients of Dongmen: a hotline that reads and files cases, and one that files.
+KEY_GRANTS = {"key": ("case.read", "case.create"), "key_create": ("case.create",)}
 
 
 @dataclass
@@ -60,13 +61,13 @@ class Caller:
     foreign: tuple[str, ...]  # sides wholly outside the caller's region
     home: str | None  # a side whose objects the caller sees, if any
     api_key: str | None = None
+    grants: tuple[str, ...] = ()  # an API key's
 
     def may(self, what: Permission | Action | None) -> bool:
         """The permission table's answer, computed here from the table itself."""
         if what is None:
             return True
-        grants = None if self.api_key is None else KEY_GRANTS
-        return may(self.role, what) and (grants is None or what.value in grants)
+        return may(self.role, what) and (self.api_key is None or what.value in self.grants)
 
 
 @dataclass
@@ -119,19 +120,20 @@ async def build(client: httpx.AsyncClient, auth: Auth, world: World, hub: Hub) -
         await session.exec(
             update(Staff).where(col(Staff.phone).is_(None)).values(phone="13900000000")
         )
-    r = await client.post(
-        "/api/v1/api-keys",
-        json={
-            "name": "hotline-12345",
-            "role": "dispatcher",
-            "region_id": world.region[TOWNSHIPS["east"]],
-            "grants": KEY_GRANTS,
-        },
-        headers=auth("admin"),
-    )
-    assert r.status_code == 201, r.text
-    out.key_id = r.json()["id"]
-    key = r.json()["key"]
+    keys: dict[str, str] = {}
+    for name, grants in KEY_GRANTS.items():
+        r = await client.post(
+            "/api/v1/api-keys",
+            json={
+                "name": name,
+                "role": "dispatcher",
+                "region_id": world.region[TOWNSHIPS["east"]],
+                "grants": list(grants),
+            },
+            headers=auth("admin"),
+        )
+        assert r.status_code == 201, r.text
+        out.key_id, keys[name] = r.json()["id"], r.json()["key"]
     d, w = Role.DISPATCHER, Role.WALL
     out.callers = {
         "dispatcher": Caller("dispatcher", d, auth("dispatcher"), ("west", "south"), "east"),
@@ -145,7 +147,9 @@ async def build(client: httpx.AsyncClient, auth: Auth, world: World, hub: Hub) -
         "liaison": Caller("liaison", Role.DEPT_LIAISON, auth("liaison"), ("south",), None),
         "wall": Caller("wall", w, auth("wall"), ("south",), "east"),
         "auditor": Caller("auditor", Role.AUDITOR, auth("auditor"), (), "east"),  # the city
-        "key": Caller("key", d, {"X-API-Key": key}, ("west", "south"), "east", key),
+    } | {
+        name: Caller(name, d, {"X-API-Key": key}, ("west", "south"), "east", key, KEY_GRANTS[name])
+        for name, key in keys.items()
     }
     return out
 

@@ -36,6 +36,7 @@ from hub.main import create_app
 from hub.realtime.protocol import Topic
 from tests.access_world import PNG, AccessWorld, Caller, Side, build, fill, path_params
 from tests.helpers import Api, Auth
+from tests.live import Client, serve, ws_client
 from tests.world import World
 
 USERS = {
@@ -430,3 +431,65 @@ async def test_every_route_for_every_caller(
         entries = (await session.exec(select(AuditEntry).where(AuditEntry.kind == "denied"))).all()
     audited = Counter((e.detail["method"], e.detail["path"]) for e in entries)
     assert refused - audited == Counter(), "refusals missing from the audit log"
+
+
+# -- every websocket topic kind × every caller × own and foreign objects ----------------
+
+HOME_REGION = {
+    "dispatcher": "339901001",
+    "dispatcher_west": "339901002",
+    "dispatcher_south": "339902001",
+    "liaison": "339901",
+    "wall": "339901",
+    "auditor": "3399",
+    "key": "339901001",
+    "key_create": "339901001",
+}
+
+
+def _topic(kind: str, side: Side) -> dict[str, str]:
+    keys = {
+        "region": side.township,
+        "case": str(side.case_id),
+        "department": str(side.department_id),
+    }
+    assert kind == "inbox" or kind in keys, f"the matrix has no object for a {kind} topic"
+    return {"kind": kind} if kind == "inbox" else {"kind": kind, "key": keys[kind]}
+
+
+async def _subscribe(client: Client, topic: dict[str, str]) -> dict[str, Any]:
+    await client.send({"type": "subscribe", "topics": [topic]})
+    return await client.until(lambda f: f["type"] in ("error", "subscribed"))
+
+
+async def test_every_topic_for_every_caller(
+    hub: Hub, photo_client: httpx.AsyncClient, access: AccessWorld
+) -> None:
+    wrong: list[str] = []
+    async with serve(hub) as addr:
+        for caller in access.callers.values():
+            async with ws_client(addr, None) as c:
+                credential = (
+                    {"api_key": caller.api_key}
+                    if caller.api_key
+                    else {"token": caller.headers["Authorization"].split()[1]}
+                )
+                await c.send({"type": "auth", **credential})
+                assert (await c.recv())["type"] == "welcome"
+                for kind, rule in sorted(TOPICS.items()):
+                    cell = f"{caller.name} {kind}"
+                    if not caller.may(rule.permission):
+                        frame = await _subscribe(c, _topic(kind, access.sides["east"]))
+                        if frame.get("code") != "forbidden":
+                            wrong.append(f"{cell}: {frame}, expected forbidden")
+                        continue
+                    if rule.scope is not Scope.SELF:
+                        for foreign in caller.foreign:
+                            frame = await _subscribe(c, _topic(kind, access.sides[foreign]))
+                            if frame["type"] != "error":
+                                wrong.append(f"{cell} on {foreign}'s object: {frame['type']}")
+                if caller.may(TOPICS["region"].permission):
+                    own = {"kind": "region", "key": HOME_REGION[caller.name]}
+                    if (frame := await _subscribe(c, own))["type"] != "subscribed":
+                        wrong.append(f"{caller.name} own region: {frame}")
+    assert wrong == [], "\n".join(wrong)
