@@ -168,6 +168,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", f"{_V1}/screens/cases/{{case_id}}/routing"): Rule(Action.DISPATCH, Scope.CASE),
 } | {("POST", f"{_V1}/cases/{{case_id}}/{a.value}"): Rule(a, Scope.CASE) for a in Action}
 
+# Operations routes outside /api/v1, open without a credential (and without the guard):
+# the load balancer's health check and Prometheus' scrape (counts by state, no cases).
+UNGUARDED: frozenset[tuple[str, str]] = frozenset({("GET", "/healthz"), ("GET", "/metrics")})
+
 # Websocket topics (hub/realtime/protocol.py `Topic.kind`), checked in hub/realtime/subscribe.py.
 TOPICS: dict[str, Rule] = {
     "region": Rule(P.CASE_READ, Scope.REGION),
