@@ -215,3 +215,37 @@ async def test_refusals_name_the_missing_grant_and_are_audited(
         "role wall may not cancel",
     ]
     assert denied[0].username is not None and denied[0].username.startswith("key-")
+
+
+async def test_an_auditor_below_the_city_reads_the_log_of_their_own_subtree(
+    client: httpx.AsyncClient, auth: Auth, world: World
+) -> None:
+    r = await client.post(
+        "/api/v1/users",
+        json={
+            "username": "south_auditor",
+            "display_name": "南山审计",
+            "password": "pw1234",
+            "role": "auditor",
+            "region_id": world.region["339902"],
+        },
+        headers=auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    # Two refusals: one of Donghu's wall, one of Nanshan's dispatcher.
+    for user in ("wall", "dispatcher_south"):
+        r = await client.post(
+            "/api/v1/cases", json={"title": "x", "grid_code": GRID}, headers=auth(user)
+        )
+        assert r.status_code == 403, r.text
+    city = (await client.get("/api/v1/audit/log", headers=auth("auditor"))).json()
+    assert {e["username"] for e in city if e["kind"] == "denied"} >= {"wall", "dispatcher_south"}
+    token = (
+        await client.post(
+            "/api/v1/auth/token", data={"username": "south_auditor", "password": "pw1234"}
+        )
+    ).json()["access_token"]
+    county = await client.get("/api/v1/audit/log", headers={"Authorization": f"Bearer {token}"})
+    assert county.status_code == 200, county.text
+    names = {e["username"] for e in county.json()}
+    assert "dispatcher_south" in names and "wall" not in names

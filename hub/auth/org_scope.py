@@ -1,6 +1,7 @@
-"""Which regions, departments, staff and posts a caller may see or change: the same region
-subtree (and, for department roles, the department) that `hub.auth.scope` applies to cases,
-so the organisation cannot be read or rearranged from outside the caller's own patch."""
+"""Which regions, departments, staff, posts and audit entries a caller may see or change:
+the same region subtree (and, for department roles, the department) that `hub.auth.scope`
+applies to cases, so the organisation cannot be read or rearranged from outside the
+caller's own patch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.audit.models import AuditEntry
+from hub.auth.models import User
 from hub.auth.scope import DEPARTMENT_ROLES, UNSCOPED
 from hub.auth.service import Principal
 from hub.org.models import Department, Post, Staff
@@ -89,3 +92,16 @@ async def posts_outside(session: AsyncSession, user: Principal, staff_id: int) -
         select(func.count()).select_from(Post).where(Post.staff_id == staff_id, ~post_scope(user))
     )
     return int((await session.exec(stmt)).one())
+
+
+def audit_scope(user: Principal) -> ColumnElement[bool]:
+    """An auditor of the whole city reads the whole log (failed logins of unknown names
+    included); one of a county or below, the entries of users inside their subtree."""
+    if user.role in UNSCOPED:
+        return true()
+    if user.region_code is None:
+        return false()
+    if not ancestors(user.region_code):
+        return true()
+    inside = select(User.id).where(col(User.region_id).in_(_region_ids(_subtree(user))))
+    return col(AuditEntry.user_id).in_(inside)

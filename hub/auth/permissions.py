@@ -20,7 +20,8 @@ Decisions (see also hub/auth/scope.py for what "in scope" means):
 - Posts, users, API keys, the catalogue and the working calendar are edited by admins only.
 - Regions, departments and posts are visible along the caller's own line of the tree
   (their region, what is under it, and what is above it); users and API keys to admins;
-  the audit log to admins and auditors; the catalogue and calendar to every role.
+  the audit log to admins and auditors (below the city: their subtree's users' entries);
+  the catalogue and calendar to every role.
 """
 
 from __future__ import annotations
