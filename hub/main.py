@@ -4,7 +4,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, text
@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from hub import __version__, errors
 from hub.attachments.views import router as attachments_router
 from hub.audit.views import router as audit_router
+from hub.auth.guard import Guard
 from hub.auth.key_views import router as key_router
 from hub.auth.views import router as auth_router
 from hub.cases.machine import OPEN_STATES
@@ -42,6 +43,7 @@ def build_hub(settings: Settings, clock: Clock | None = None) -> Hub:
 
 
 GC_YOUNG_THRESHOLD = 20_000
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
@@ -89,7 +91,6 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     )
     app.state.hub = the_hub
     errors.install(app)
-    api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
     # Routes are matched in order, one regular expression each: the hot path (cases, and
     # its ingest above all) goes first so it does not try every other route before its own.
     routers = (
@@ -103,6 +104,12 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         attachments_router,
         screens_router,
         sla_router,
+    )
+    # Every API route passes the permission table first (hub/auth/permissions.py ROUTES).
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses=errors.ERROR_RESPONSES,
+        dependencies=[Depends(Guard(API_PREFIX, routers))],
     )
     for router in routers:
         api.include_router(router)

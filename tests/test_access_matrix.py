@@ -1,19 +1,42 @@
-"""Every role × every endpoint × an object inside and outside its scope. The matrix
-counts leaks (an out-of-scope object answered as if present, a forbidden action that
-went through) and must find none; every other cell must match the declared outcome."""
+"""The permission table (hub/auth/permissions.py) against the app, both ways, and then
+against every caller:
+
+- every route of the OpenAPI spec and every websocket topic kind has an entry, and every
+  entry a route; a route the table does not name is refused;
+- every route × callers of disjoint townships, a department, a wall, an auditor and a
+  narrowly granted API key × objects of their own and of foreign townships: a caller the
+  table refuses gets 403 naming the role or the missing grant; a foreign object answers
+  403 or 404, never 2xx; a listing holds no foreign object; nothing in the database
+  changes; every refusal is in the audit log;
+- every role × every case endpoint × a case inside and outside its scope (the case
+  matrix below) counts leaks and must find none."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, get_args
 
 import httpx
 import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import select as sa_select
+from sqlmodel import SQLModel, select
 
-from hub.auth.permissions import ACTION_ROLES, PERMISSION_ROLES, Permission
+from hub import errors
+from hub.attachments.config import AttachmentSettings, get_attachment_settings
+from hub.audit.models import AuditEntry
+from hub.auth.guard import Guard
+from hub.auth.permissions import ACTION_ROLES, ROUTES, TOPICS, UNGUARDED, Rule, Scope, may
 from hub.cases.machine import Action
+from hub.deps import Hub
 from hub.enums import Role
 from hub.main import create_app
+from hub.realtime.protocol import Topic
+from tests.access_world import PNG, AccessWorld, Caller, Side, build, fill, path_params
 from tests.helpers import Api, Auth
+from tests.live import Client, serve, ws_client
 from tests.world import World
 
 USERS = {
@@ -49,80 +72,6 @@ VISIBLE: dict[str, set[str]] = {
     "staff": {"east_police"},
     "staff_b": {"east_police"},
 }
-CASE_PATHS = {
-    "/api/v1/cases/{case_id}",
-    "/api/v1/cases/{case_id}/events",
-    "/api/v1/cases/{case_id}/deadlines",
-    "/api/v1/cases/{case_id}/attachments",
-} | {f"/api/v1/cases/{{case_id}}/{a.value}" for a in Action}
-# Endpoints that are not about one case: who may call them at all.
-OPEN_TO_ALL = {
-    ("GET", "/api/v1/auth/me"),
-    ("POST", "/api/v1/auth/logout"),
-    ("GET", "/api/v1/regions"),
-    ("GET", "/api/v1/regions/{code}"),
-    ("GET", "/api/v1/departments"),
-    ("GET", "/api/v1/staff"),
-    ("GET", "/api/v1/posts"),
-    ("GET", "/api/v1/catalogue"),
-    ("GET", "/api/v1/catalogue/{code}"),
-    ("GET", "/api/v1/catalogue/{code}/versions"),
-    ("GET", "/api/v1/cases"),
-    ("GET", "/api/v1/cases/export.csv"),
-    ("PATCH", "/api/v1/staff/{staff_id}/duty"),
-    ("GET", "/api/v1/sla/calendar"),
-    ("GET", "/api/v1/sla/calendar/{year}"),
-    ("GET", "/api/v1/screens/home"),
-    # A region's map and counts: any region inside the caller's scope (tests/test_screens_api.py)
-    ("GET", "/api/v1/screens/map/{code}"),
-    ("GET", "/api/v1/screens/stats/{code}"),
-}
-# Case-scoped beyond the paths above, with their role rules checked in their own tests
-# (tests/test_attachments.py, tests/test_screens_api.py).
-CASE_SCOPED_ELSEWHERE = {
-    ("POST", "/api/v1/cases/{case_id}/attachments"),
-    ("GET", "/api/v1/attachments/{attachment_id}"),
-    ("GET", "/api/v1/screens/cases/{case_id}/routing"),
-}
-BY_PERMISSION = {
-    ("POST", "/api/v1/cases"): Permission.CASE_CREATE,
-    ("GET", "/api/v1/users"): Permission.USERS_MANAGE,
-    ("POST", "/api/v1/users"): Permission.USERS_MANAGE,
-    ("PATCH", "/api/v1/users/{user_id}"): Permission.USERS_MANAGE,
-    ("GET", "/api/v1/api-keys"): Permission.USERS_MANAGE,
-    ("POST", "/api/v1/api-keys"): Permission.USERS_MANAGE,
-    ("DELETE", "/api/v1/api-keys/{key_id}"): Permission.USERS_MANAGE,
-    ("GET", "/api/v1/audit/log"): Permission.AUDIT_READ,
-    ("GET", "/api/v1/audit/chains"): Permission.AUDIT_READ,
-    ("POST", "/api/v1/catalogue"): Permission.CATALOGUE_EDIT,
-    ("PUT", "/api/v1/catalogue/{code}"): Permission.CATALOGUE_EDIT,
-    ("DELETE", "/api/v1/catalogue/{code}"): Permission.CATALOGUE_EDIT,
-    ("PUT", "/api/v1/posts"): Permission.ORG_EDIT,
-    ("PUT", "/api/v1/sla/calendar/{year}"): Permission.CATALOGUE_EDIT,
-}
-UNAUTHENTICATED = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh")}
-
-
-def app_routes() -> set[tuple[str, str]]:
-    spec = create_app().openapi()
-    return {
-        (method.upper(), path)
-        for path, item in spec["paths"].items()
-        if path.startswith("/api/")
-        for method in item
-    }
-
-
-def test_the_matrix_covers_every_endpoint() -> None:
-    covered = (
-        OPEN_TO_ALL
-        | set(BY_PERMISSION)
-        | UNAUTHENTICATED
-        | CASE_SCOPED_ELSEWHERE
-        | {("GET", p) for p in CASE_PATHS if not p.endswith(tuple(a.value for a in Action))}
-        | {("POST", f"/api/v1/cases/{{case_id}}/{a.value}") for a in Action}
-    )
-    assert app_routes() == covered
 
 
 async def _cases(api: Api) -> dict[str, dict[str, Any]]:
@@ -213,25 +162,330 @@ def _minimal(action: Action) -> dict[str, Any]:
     return {"reason": "x"} if action in _REASONED else {}
 
 
-async def test_non_case_endpoints_follow_the_permission_table(
-    client: httpx.AsyncClient, auth: Auth, world: World
+# -- the permission table against the spec ----------------------------------------------
+
+
+def app_routes() -> set[tuple[str, str]]:
+    spec = create_app().openapi()
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+
+
+def test_the_permission_table_and_the_spec_name_the_same_routes() -> None:
+    spec = app_routes()
+    assert spec >= UNGUARDED
+    routes = spec - UNGUARDED
+    assert all(path.startswith("/api/v1/") for _, path in routes)  # all behind the guard
+    undeclared = sorted(routes - set(ROUTES))
+    assert undeclared == [], f"routes missing from hub/auth/permissions.py ROUTES: {undeclared}"
+    stale = sorted(set(ROUTES) - routes)
+    assert stale == [], f"ROUTES entries for routes that do not exist: {stale}"
+
+
+def test_the_topic_table_names_every_topic_kind() -> None:
+    kinds = set(get_args(Topic.model_fields["kind"].annotation))
+    assert kinds == set(TOPICS)
+
+
+async def test_a_route_missing_from_the_table_is_refused(hub: Hub, auth: Auth) -> None:
+    extra = APIRouter()
+
+    @extra.get("/not-in-the-table")
+    async def undeclared() -> dict[str, str]:
+        return {"leaked": "yes"}
+
+    app = FastAPI()
+    app.state.hub = hub
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(Guard("/api/v1", [extra]))])
+    api.include_router(extra)
+    app.include_router(api)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        r = await c.get("/api/v1/not-in-the-table", headers=auth("admin"))
+    assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
+
+
+# -- every route × every caller × own and foreign objects --------------------------------
+
+
+@pytest.fixture
+async def photo_client(hub: Hub, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(hub=hub)
+    app.dependency_overrides[get_attachment_settings] = lambda: AttachmentSettings(
+        dir=tmp_path / "attachments"
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def access(
+    photo_client: httpx.AsyncClient, auth: Auth, world: World, hub: Hub
+) -> AccessWorld:
+    return await build(photo_client, auth, world, hub)
+
+
+_ENTRY = {
+    "name_zh": "事项",
+    "name_en": "Matter",
+    "case_class": "event",
+    "tier": "township",
+    "primary_department": "urban",
+    "ack_within": 1,
+    "ack_unit": "hours",
+    "checkin_within": 2,
+    "checkin_unit": "hours",
+    "resolve_within": 3,
+    "resolve_unit": "days",
+}
+Body = Callable[[Side, World], dict[str, Any]]
+# What each writing route is sent: valid input naming the side's objects, so that the
+# answer is about access. A new writing route must be added here (the sweep says so).
+BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/api/v1/users"): lambda s, w: {
+        "json": {
+            "username": f"new-{s.name}",
+            "display_name": "x",
+            "password": "pw1234",
+            "role": "dispatcher",
+            "region_id": w.region[s.township],
+        }
+    },
+    ("PATCH", "/api/v1/users/{user_id}"): lambda s, w: {"json": {"display_name": "x"}},
+    ("POST", "/api/v1/api-keys"): lambda s, w: {
+        "json": {
+            "name": "k",
+            "role": "dispatcher",
+            "region_id": w.region[s.township],
+            "grants": ["case.read"],
+        }
+    },
+    ("DELETE", "/api/v1/api-keys/{key_id}"): lambda s, w: {},
+    ("PUT", "/api/v1/posts"): lambda s, w: {
+        "json": {
+            "department_id": s.department_id,
+            "township_id": w.region[s.township],
+            "slot": "A",
+            "mode": "resident",
+            "staff_id": s.staff_id,
+        }
+    },
+    ("PATCH", "/api/v1/staff/{staff_id}/duty"): lambda s, w: {"json": {"duty_status": "off"}},
+    ("POST", "/api/v1/catalogue"): lambda s, w: {"json": {**_ENTRY, "code": "N01"}},
+    ("PUT", "/api/v1/catalogue/{code}"): lambda s, w: {"json": _ENTRY},
+    ("DELETE", "/api/v1/catalogue/{code}"): lambda s, w: {},
+    ("PUT", "/api/v1/sla/calendar/{year}"): lambda s, w: {"json": {"holidays": []}},
+    ("POST", "/api/v1/cases"): lambda s, w: {"json": {"title": "x", "grid_code": s.grid}},
+    ("POST", "/api/v1/cases/{case_id}/attachments"): lambda s, w: {
+        "files": {"file": ("site.png", PNG, "image/png")}
+    },
+} | {
+    ("POST", f"/api/v1/cases/{{case_id}}/{a.value}"): (
+        lambda s, w, a=a: {"json": {"version": 999, **_minimal(a)}}
+    )
+    for a in Action
+}
+# Writes the sweep leaves to their own tests: logging in, and ending one's own sessions
+# (tests/test_auth.py, tests/test_credentials.py).
+NOT_SWEPT = {
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/logout"),
+}
+
+
+def _path_value(name: str, scope: Scope, side: Side, access: AccessWorld, world: World) -> Any:
+    """The object a path parameter names: the side's own where the route is scoped."""
+    owned = {
+        "case_id": side.case_id,
+        "attachment_id": side.attachment_id,
+        "staff_id": side.staff_id,
+        "code": side.township,
+    }
+    if scope in (Scope.CASE, Scope.REGION, Scope.ORG):
+        assert name in owned, f"the matrix has no object for {{{name}}} in a {scope} route"
+        return owned[name]
+    city_wide = {
+        "code": "T01",
+        "year": 2026,
+        "user_id": world.user[f"dispatcher_{side.name}" if side.name != "east" else "dispatcher"],
+        "key_id": access.key_id,
+    }
+    assert name in city_wide, f"the matrix has no value for {{{name}}} in a {scope} route"
+    return city_wide[name]
+
+
+def _listed(path: str, r: httpx.Response) -> set[tuple[str, object]]:
+    """The objects a scoped listing answered with, as `Side.tokens` names them."""
+    if path.endswith("export.csv"):
+        return {("case", int(line.split(",")[0])) for line in r.text.splitlines()[1:]}
+    data = r.json()
+    items = data["items"] if isinstance(data, dict) else data
+    kind = {
+        "/api/v1/cases": "case",
+        "/api/v1/staff": "staff",
+        "/api/v1/departments": "department",
+        "/api/v1/posts": "post",
+    }.get(path)
+    if path == "/api/v1/regions":
+        return {("region", item["code"]) for item in items}
+    assert kind is not None, f"the matrix cannot read the listing {path}"
+    return {(kind, item["id"]) for item in items}
+
+
+async def _table_rows(hub: Hub) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table but the audit log (which records the refusals)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with hub.db.read() as session:
+        conn = await session.connection()
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name == "audit_log":
+                continue
+            result = await conn.execute(sa_select(table).order_by(*table.primary_key.columns))
+            rows[table.name] = [tuple(row) for row in result.all()]
+    return rows
+
+
+def _refusal_ok(caller: Caller, rule: Rule, r: httpx.Response) -> str | None:
+    """A refusal by the table must say what was missing: the role, or the key's grant."""
+    assert rule.permission is not None
+    name = rule.permission.value
+    expected = (
+        f"API key lacks grant {name}"
+        if caller.api_key is not None and may(caller.role, rule.permission)
+        else f"role {caller.role} may not {name}"
+    )
+    if r.status_code != 403:
+        return f"{r.status_code}, expected 403"
+    if r.json().get("message") != expected:
+        return f"message {r.json().get('message')!r}, expected {expected!r}"
+    return None
+
+
+async def test_every_route_for_every_caller(
+    photo_client: httpx.AsyncClient, access: AccessWorld, world: World, hub: Hub
+) -> None:
+    client = photo_client
+    before = await _table_rows(hub)
+    wrong: list[str] = []
+    refused: Counter[tuple[str, str]] = Counter()
+
+    async def call(caller: Caller, method: str, template: str, side: Side) -> httpx.Response:
+        rule = ROUTES[(method, template)]
+        values = {n: _path_value(n, rule.scope, side, access, world) for n in path_params(template)}
+        path = fill(template, values)
+        kwargs: dict[str, Any] = {}
+        if method != "GET":
+            assert (method, template) in BODIES, f"the matrix has no body for {method} {template}"
+            kwargs = BODIES[(method, template)](side, world)
+        r = await client.request(method, path, headers=caller.headers, **kwargs)
+        if r.status_code == 403:
+            refused[(method, path)] += 1
+        if "no permission is declared" in r.text:
+            wrong.append(f"{caller.name} {method} {template}: the guard does not know the route")
+        return r
+
+    for (method, template), rule in sorted(ROUTES.items()):
+        if rule.scope is Scope.PUBLIC or (method, template) in NOT_SWEPT:
+            continue
+        scoped = rule.scope in (Scope.CASE, Scope.REGION, Scope.ORG)
+        names_an_object = bool(path_params(template)) or method != "GET"
+        for caller in access.callers.values():
+            cell = f"{caller.name} {method} {template}"
+            permitted = caller.may(rule.permission)
+            if not permitted:
+                side = access.sides[caller.home or "east"]
+                r = await call(caller, method, template, side)
+                if (problem := _refusal_ok(caller, rule, r)) is not None:
+                    wrong.append(f"{cell}: {problem}")
+                continue
+            if scoped and names_an_object:
+                for foreign in caller.foreign:
+                    r = await call(caller, method, template, access.sides[foreign])
+                    if r.status_code not in (403, 404):
+                        wrong.append(
+                            f"{cell} on {foreign}'s object: {r.status_code} {r.text[:120]}"
+                        )
+            if method != "GET" or caller.home is None:
+                continue  # writes inside scope change data: their own tests
+            home = access.sides[caller.home]
+            r = await call(caller, method, template, home)
+            if r.status_code != 200:
+                wrong.append(f"{cell} at home: {r.status_code} {r.text[:120]}")
+                continue
+            if scoped and not names_an_object:
+                listed = _listed(template, r)
+                for foreign in caller.foreign:
+                    if leaked := listed & access.sides[foreign].tokens():
+                        wrong.append(f"{cell} lists {foreign}'s {sorted(leaked, key=str)}")
+                if not listed & home.tokens():
+                    wrong.append(f"{cell} lists nothing of its own township")
+    assert wrong == [], "\n".join(wrong)
+    assert await _table_rows(hub) == before, "a refused or foreign request changed data"
+    async with hub.db.read() as session:
+        entries = (await session.exec(select(AuditEntry).where(AuditEntry.kind == "denied"))).all()
+    audited = Counter((e.detail["method"], e.detail["path"]) for e in entries)
+    assert refused - audited == Counter(), "refusals missing from the audit log"
+
+
+# -- every websocket topic kind × every caller × own and foreign objects ----------------
+
+HOME_REGION = {
+    "dispatcher": "339901001",
+    "dispatcher_west": "339901002",
+    "dispatcher_south": "339902001",
+    "liaison": "339901",
+    "wall": "339901",
+    "auditor": "3399",
+    "key": "339901001",
+    "key_create": "339901001",
+}
+
+
+def _topic(kind: str, side: Side) -> dict[str, str]:
+    keys = {
+        "region": side.township,
+        "case": str(side.case_id),
+        "department": str(side.department_id),
+    }
+    assert kind == "inbox" or kind in keys, f"the matrix has no object for a {kind} topic"
+    return {"kind": kind} if kind == "inbox" else {"kind": kind, "key": keys[kind]}
+
+
+async def _subscribe(client: Client, topic: dict[str, str]) -> dict[str, Any]:
+    await client.send({"type": "subscribe", "topics": [topic]})
+    return await client.until(lambda f: f["type"] in ("error", "subscribed"))
+
+
+async def test_every_topic_for_every_caller(
+    hub: Hub, photo_client: httpx.AsyncClient, access: AccessWorld
 ) -> None:
     wrong: list[str] = []
-    for username, role in USERS.items():
-        headers = auth(username)
-        for (method, path), permission in BY_PERMISSION.items():
-            if method != "GET":
-                continue  # writes are checked with bodies in their own tests
-            r = await client.request(method, path, headers=headers)
-            allowed = role in PERMISSION_ROLES[permission]
-            if (r.status_code == 200) != allowed or (not allowed and r.status_code != 403):
-                wrong.append(f"{username} {method} {path}: {r.status_code}")
-        for method, path in OPEN_TO_ALL:
-            if method == "GET" and "{" not in path:
-                r = await client.get(path, headers=headers)
-                if r.status_code != 200:
-                    wrong.append(f"{username} GET {path}: {r.status_code}")
-        r = await client.post("/api/v1/catalogue", json={}, headers=headers)
-        if (r.status_code == 403) == (role is Role.ADMIN):
-            wrong.append(f"{username} POST catalogue: {r.status_code}")
-    assert wrong == []
+    async with serve(hub) as addr:
+        for caller in access.callers.values():
+            async with ws_client(addr, None) as c:
+                credential = (
+                    {"api_key": caller.api_key}
+                    if caller.api_key
+                    else {"token": caller.headers["Authorization"].split()[1]}
+                )
+                await c.send({"type": "auth", **credential})
+                assert (await c.recv())["type"] == "welcome"
+                for kind, rule in sorted(TOPICS.items()):
+                    cell = f"{caller.name} {kind}"
+                    if not caller.may(rule.permission):
+                        frame = await _subscribe(c, _topic(kind, access.sides["east"]))
+                        if frame.get("code") != "forbidden":
+                            wrong.append(f"{cell}: {frame}, expected forbidden")
+                        continue
+                    if rule.scope is not Scope.SELF:
+                        for foreign in caller.foreign:
+                            frame = await _subscribe(c, _topic(kind, access.sides[foreign]))
+                            if frame["type"] != "error":
+                                wrong.append(f"{cell} on {foreign}'s object: {frame['type']}")
+                if caller.may(TOPICS["region"].permission):
+                    own = {"kind": "region", "key": HOME_REGION[caller.name]}
+                    if (frame := await _subscribe(c, own))["type"] != "subscribed":
+                        wrong.append(f"{caller.name} own region: {frame}")
+    assert wrong == [], "\n".join(wrong)

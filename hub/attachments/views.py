@@ -19,17 +19,15 @@ from hub.attachments.config import AttachmentSettings, get_attachment_settings
 from hub.attachments.models import Attachment
 from hub.attachments.sniff import SNIFF_BYTES, image_type
 from hub.auth.deps import CurrentUser
-from hub.auth.service import Principal
-from hub.cases.machine import TERMINAL_STATES, Action
+from hub.auth.permissions import Permission
+from hub.cases.machine import TERMINAL_STATES
 from hub.cases.service import get_case
 from hub.deps import HubDep
-from hub.errors import Conflict, Forbidden, HubError, NotFound, Unprocessable
+from hub.errors import Conflict, HubError, NotFound, Unprocessable
 from hub.schemas import LocalTime, PathId
 
 router = APIRouter(tags=["attachments"])
 SettingsDep = Annotated[AttachmentSettings, Depends(get_attachment_settings)]
-# Roles that produce evidence: department staff resolving, the township verifying.
-_UPLOADERS = (Action.RESOLVE, Action.VERIFY)
 
 
 class TooLarge(HubError):
@@ -68,10 +66,6 @@ def _display_name(raw: str | None) -> str:
     return name[:200] or "photo"
 
 
-def _may_upload(user: Principal) -> bool:
-    return any(user.can(a) for a in _UPLOADERS)
-
-
 @router.post(
     "/cases/{case_id}/attachments",
     status_code=201,
@@ -89,8 +83,7 @@ async def upload_attachment(
     user: CurrentUser,
     settings: SettingsDep,
 ) -> AttachmentOut:
-    if not _may_upload(user):
-        raise Forbidden(f"role {user.role} may not attach photos to cases")
+    user.check(Permission.CASE_ATTACH)
     async with hub.db.read() as session:
         case = await get_case(session, case_id, user)
         count = (

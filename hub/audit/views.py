@@ -6,7 +6,8 @@ from sqlmodel import col, select
 
 from hub.audit.models import AuditEntry
 from hub.audit.service import verify_chains
-from hub.auth.deps import require
+from hub.auth.deps import CurrentUser, require
+from hub.auth.org_scope import audit_scope
 from hub.auth.permissions import Permission
 from hub.deps import HubDep
 from hub.schemas import MAX_ID, LocalTime
@@ -35,12 +36,15 @@ class ChainReport(BaseModel):
 @router.get("/log", response_model=list[AuditOut])
 async def audit_log(
     hub: HubDep,
+    user: CurrentUser,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditEntry]:
     """Newest first; page with `before_id`."""
-    stmt = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    stmt = (
+        select(AuditEntry).where(audit_scope(user)).order_by(col(AuditEntry.id).desc()).limit(limit)
+    )
     if kind is not None:
         stmt = stmt.where(AuditEntry.kind == kind)
     if before_id is not None:

@@ -10,20 +10,23 @@ from hub.auth.permissions import Permission
 from hub.auth.security import read_token
 from hub.auth.service import Principal, load_principal, token_subject
 from hub.deps import Hub, HubDep
-from hub.errors import Forbidden, Unauthorized
+from hub.errors import Unauthorized
 
 # auto_error=False so a missing token is our own 401 body, like every other auth failure.
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+bearer_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 async def current_principal(
     request: Request,
     hub: HubDep,
-    token: Annotated[str | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
+    token: Annotated[str | None, Depends(bearer_token)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
 ) -> Principal:
     """Bearer token or `X-API-Key`, never a query parameter (those end up in logs)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:  # already loaded by hub.auth.guard for this request
+        return known
     if token:
         principal = await token_principal(hub, token)
     elif api_key:
@@ -52,8 +55,7 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 def require(permission: Permission) -> Any:
     async def _check(user: CurrentUser) -> Principal:
-        if not user.can(permission):
-            raise Forbidden(f"role {user.role} may not {permission}")
+        user.check(permission)
         return user
 
     return Depends(_check)

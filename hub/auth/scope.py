@@ -15,8 +15,8 @@ from hub.regions.models import CODE_LENGTH
 from hub.regions.service import GridPlace
 
 _TIER_BY_CODE_LENGTH = {length: tier for tier, length in CODE_LENGTH.items()}
-_UNSCOPED = frozenset({Role.ADMIN})
-_DEPARTMENT_ROLES = frozenset({Role.DEPT_LIAISON, Role.DEPT_STAFF})
+UNSCOPED = frozenset({Role.ADMIN})
+DEPARTMENT_ROLES = frozenset({Role.DEPT_LIAISON, Role.DEPT_STAFF})
 
 
 def region_clause(tier: Tier, region_id: int) -> ColumnElement[bool]:
@@ -31,12 +31,12 @@ def region_clause(tier: Tier, region_id: int) -> ColumnElement[bool]:
 
 
 def case_scope(user: Principal) -> ColumnElement[bool]:
-    if user.role in _UNSCOPED:
+    if user.role in UNSCOPED:
         return true()
     if user.region_id is None or user.region_code is None:
         return false()  # a scoped role without a region sees nothing rather than everything
     clause = region_clause(_TIER_BY_CODE_LENGTH[len(user.region_code)], user.region_id)
-    if user.role in _DEPARTMENT_ROLES:
+    if user.role in DEPARTMENT_ROLES:
         mine = [Case.department_id == user.department_id]
         if user.staff_id is not None:
             mine.append(Case.assigned_staff_id == user.staff_id)
@@ -46,7 +46,7 @@ def case_scope(user: Principal) -> ColumnElement[bool]:
 
 def place_in_scope(user: Principal, place: GridPlace) -> bool:
     """May `user` work on a case located at `place` (used when creating one)?"""
-    if user.role in _UNSCOPED:
+    if user.role in UNSCOPED:
         return True
     if user.region_id is None or user.region_code is None:
         return False
@@ -72,14 +72,14 @@ _ID_FIELD = {
 def case_visible(user: Principal, case: Mapping[str, Any]) -> bool:
     """`case_scope` for one case already in memory (a live frame): the same rule, kept next
     to the SQL so the two cannot drift (tests compare them case by case)."""
-    if user.role in _UNSCOPED:
+    if user.role in UNSCOPED:
         return True
     if user.region_id is None or user.region_code is None:
         return False
     tier = _TIER_BY_CODE_LENGTH[len(user.region_code)]
     if case.get(_ID_FIELD[tier]) != user.region_id:
         return False
-    if user.role in _DEPARTMENT_ROLES:
+    if user.role in DEPARTMENT_ROLES:
         return case.get("department_id") == user.department_id or (
             user.staff_id is not None and case.get("assigned_staff_id") == user.staff_id
         )
@@ -88,6 +88,6 @@ def case_visible(user: Principal, case: Mapping[str, Any]) -> bool:
 
 def region_in_scope(user: Principal, region_code: str) -> bool:
     """May `user` watch the region `region_code` (their own region or one under it)?"""
-    if user.role in _UNSCOPED:
+    if user.role in UNSCOPED:
         return True
     return user.region_code is not None and region_code.startswith(user.region_code)

@@ -12,7 +12,7 @@ from hub.auth.permissions import Permission, may
 from hub.auth.security import verify_password
 from hub.cases.machine import Action
 from hub.enums import Role
-from hub.errors import Unauthorized
+from hub.errors import Forbidden, Unauthorized
 from hub.regions.models import Region
 
 
@@ -39,6 +39,18 @@ class Principal:
 
     def can(self, what: Action | Permission) -> bool:
         return may(self.role, what) and (self.grants is None or what.value in self.grants)
+
+    def denial(self, what: Action | Permission) -> str | None:
+        """Why the caller may not `what` (None: they may), naming the role or the grant."""
+        if not may(self.role, what):
+            return f"role {self.role} may not {what.value}"
+        if self.grants is not None and what.value not in self.grants:
+            return f"API key lacks grant {what.value}"
+        return None
+
+    def check(self, what: Action | Permission) -> None:
+        if (reason := self.denial(what)) is not None:
+            raise Forbidden(reason, missing=what.value)
 
 
 async def load_principal(

@@ -20,7 +20,6 @@ from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Vers
 from hub.cases.service import case_view
 from hub.clock import SHANGHAI
 from hub.deps import HubDep
-from hub.errors import Forbidden
 from hub.schemas import MAX_ID, LocalTime, Page
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -197,8 +196,7 @@ def _add_action_route(action: Action, body_model: type[Versioned]) -> None:
         hub: HubDep,
         user: CurrentUser,
     ) -> CaseOut:
-        if not user.can(action):
-            raise Forbidden(f"role {user.role} may not {action.value} a case")
+        user.check(action)
         case = await actions.perform(hub, user, case_id, action, body)
         return case_out(case, user, hub.clock.now())
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.permissions import TOPICS, Permission
 from hub.auth.scope import case_scope, region_clause, region_in_scope
 from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES, CaseState
@@ -46,6 +47,7 @@ class Grant:
 
 async def authorize(session: AsyncSession, user: Principal, topic: Topic) -> Grant:
     """A topic outside the caller's scope is refused as if it did not exist."""
+    user.check(TOPICS[topic.kind].permission or Permission.CASE_READ)
     if topic.kind == "inbox":
         if user.staff_id is None:
             raise Forbidden("only staff have a task inbox")

@@ -133,11 +133,9 @@ async def _handle(hub: Hub, conn: Connection, text: str) -> None:
 async def _ack(hub: Hub, conn: Connection, msg: AckMsg) -> None:
     """An acknowledgement is a database write and a case event, not a delivered frame."""
     assert hub.realtime is not None
-    if not conn.user.can(Action.ACKNOWLEDGE):
+    if (denied := conn.user.denial(Action.ACKNOWLEDGE)) is not None:
         result = AckResultFrame(
-            case_id=msg.case_id,
-            ok=False,
-            error={"error": "forbidden", "message": "may not acknowledge"},
+            case_id=msg.case_id, ok=False, error={"error": "forbidden", "message": denied}
         )
     else:
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,8 +34,11 @@ async def list_regions(
     tier: Tier | None,
     after_code: str | None,
     limit: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Region]:
     stmt = select(Region).order_by(col(Region.code)).limit(limit)
+    if visible is not None:
+        stmt = stmt.where(visible)
     if under is not None:
         low, high = subtree_bounds(under)
         stmt = stmt.where(col(Region.code).between(low, high))

@@ -4,8 +4,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from hub.auth.deps import CurrentUser
+from hub.auth.org_scope import region_visible, region_visible_clause
 from hub.deps import HubDep
 from hub.enums import Tier
+from hub.errors import NotFound
 from hub.regions import service
 from hub.schemas import Page
 
@@ -29,7 +31,7 @@ class RegionOut(BaseModel):
 @router.get("", response_model=Page[RegionOut])
 async def list_regions(
     hub: HubDep,
-    _user: CurrentUser,
+    user: CurrentUser,
     under: Annotated[
         str | None, Query(pattern=r"^\d{4,15}$", description="a region code; its subtree")
     ] = None,
@@ -40,7 +42,12 @@ async def list_regions(
 ) -> Page[RegionOut]:
     async with hub.db.read() as session:
         rows = await service.list_regions(
-            session, under=under, tier=tier, after_code=cursor, limit=limit + 1
+            session,
+            under=under,
+            tier=tier,
+            after_code=cursor,
+            limit=limit + 1,
+            visible=region_visible_clause(user),
         )
     items = [RegionOut.model_validate(r) for r in rows[:limit]]
     if not geometry:
@@ -53,8 +60,10 @@ async def list_regions(
 
 @router.get("/{code}", response_model=RegionOut)
 async def get_region(
-    code: Annotated[str, Path(pattern=r"^\d{4,15}$")], hub: HubDep, _user: CurrentUser
+    code: Annotated[str, Path(pattern=r"^\d{4,15}$")], hub: HubDep, user: CurrentUser
 ) -> RegionOut:
+    if not region_visible(user, code):  # outside the caller's line: as if it did not exist
+        raise NotFound(f"no region with code {code!r}", field="region")
     async with hub.db.read() as session:
         region = await service.region_by_code(session, code)
     return RegionOut.model_validate(region)

@@ -12,7 +12,7 @@ from hub.auth.scope import region_in_scope
 from hub.cases.machine import Action
 from hub.clock import SHANGHAI
 from hub.deps import HubDep
-from hub.errors import Forbidden, NotFound
+from hub.errors import NotFound
 from hub.regions.models import Region
 from hub.regions.service import region_by_code
 from hub.schemas import MAX_ID
@@ -101,8 +101,7 @@ async def routing_suggestion(
     department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> dict[str, Any]:
     """Who dispatching the case would reach and why (nothing is written)."""
-    if not user.can(Action.DISPATCH):
-        raise Forbidden(f"role {user.role} may not dispatch cases")
+    user.check(Action.DISPATCH)
     return await preview.suggest(
         hub, user, case_id, category_code=category_code, department_id=department_id
     )
