@@ -23,7 +23,7 @@ from hub.clock import Clock, SystemClock
 from hub.config import Settings, get_settings
 from hub.db import Database
 from hub.deps import Hub, HubDep
-from hub.middleware import BodyLimit
+from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(pages_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CatchAll)  # outside the body limit: an error anywhere leaves as JSON
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
     return app
 
