@@ -4,7 +4,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, text
@@ -23,6 +23,7 @@ from hub.clock import Clock, SystemClock
 from hub.config import Settings, get_settings
 from hub.db import Database
 from hub.deps import Hub, HubDep
+from hub.inputs import refuse_bad_input
 from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
@@ -85,7 +86,11 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     )
     app.state.hub = the_hub
     errors.install(app)
-    api = APIRouter(prefix="/api/v1", responses=errors.ERROR_RESPONSES)
+    api = APIRouter(
+        prefix="/api/v1",
+        responses=errors.ERROR_RESPONSES,
+        dependencies=[Depends(refuse_bad_input)],
+    )
     # Routes are matched in order, one regular expression each: the hot path (cases, and
     # its ingest above all) goes first so it does not try every other route before its own.
     routers = (
