@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 
 class HubError(Exception):
@@ -126,11 +130,31 @@ async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
             },
             status_code=422,
         )
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return SafeJSONResponse(
         {"error": _HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)},
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette names only the first route whose path matched; GET and DELETE on one
+    # path are two routes, and Allow must list both.
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and _path_regex(route.path).match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+@cache
+def _path_regex(template: str) -> re.Pattern[str]:
+    regex, _format, _convertors = compile_path(template)
+    return regex
 
 
 async def _handle_invalid(_request: Request, exc: Exception) -> JSONResponse:

@@ -78,6 +78,10 @@ async def test_framework_errors_are_json(client: httpx.AsyncClient, auth: Auth) 
         assert _is_error_shape(r), (what, r.headers, r.text)
     r = await client.options("/api/v1/cases", headers=headers)
     assert r.status_code == 405 and _is_error_shape(r)
+    # Allow names the methods of every route on the path, not only the first one's.
+    r = await client.patch("/api/v1/catalogue/T01", headers=headers)
+    assert r.status_code == 405 and _is_error_shape(r)
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "PUT", "DELETE"}
     r = await client.request("POST", "/api/v1/cases", content=b"\x00", headers=json_type)
     assert "not valid JSON" in r.json()["message"]
     r = await client.post(
