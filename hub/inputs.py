@@ -1,8 +1,9 @@
 """The rules every HTTP input obeys, whichever route reads it: text passes
 `hub.schemas.text_fault` and numbers are finite (Python's JSON reader takes NaN,
-Infinity and 1e999, none of which is JSON or means anything here). One dependency of the
-API router checks the query, the path, JSON bodies and form fields before the route's own
-validation runs, and answers 422 naming each place at fault."""
+Infinity and 1e999, none of which is JSON or means anything here). One dependency of
+the API router checks the query, the path, the headers (HTTP servers refuse control
+characters in them; an ASGI client need not), JSON bodies and form fields before the
+route's own validation runs, and answers 422 naming each place at fault."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ async def refuse_bad_input(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         found += input_faults({name: value}, ("query",))
     found += input_faults(dict(request.path_params), ("path",))
+    # Credentials too: an X-API-Key with NUL reached PostgreSQL in the key lookup.
+    for name, value in request.headers.items():
+        found += input_faults({name: value}, ("header",))
     for part in await _body_parts(request):
         found += input_faults(part, ("body",))
     if found:

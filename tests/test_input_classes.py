@@ -1,10 +1,10 @@
 """Whole classes of bad input, over every operation the OpenAPI spec publishes. Each
-string parameter or body field gets NUL, another control character, a lone surrogate
-(where one can be written at all: only JSON can) and 100 KB of text; each number NaN,
-Infinity, 1e999, -1 and 2**70; each date-time the edges of years 1 and 9999, each date
-years 1 and 9999. The answer is always a 4xx in the JSON error shape, a refusal that
-the input rules own (text, finite numbers, times) is a 422 naming the place, and no
-refused request changes a case or its timeline."""
+string parameter, body field or credential header gets NUL, another control character,
+a lone surrogate (where one can be written at all: only JSON can) and 100 KB of text;
+each number NaN, Infinity, 1e999, -1 and 2**70; each date-time the edges of years 1 and
+9999, each date years 1 and 9999. The answer is always a 4xx in the JSON error shape, a
+refusal that the input rules own (text, finite numbers, times) is a 422 naming the
+place, and no refused request changes a case or its timeline."""
 
 from __future__ import annotations
 
@@ -207,6 +207,11 @@ def probes(spec: Spec, base: str, path_values: dict[str, str], token: str) -> It
                             method, url(path_now), headers={**headers, name: text}
                         )
                     yield Probe(operation, where, (where, name), bad, request)
+            for header, prefix, suffix in security_headers(spec, op):
+                for bad in bad_values("string", "header"):
+                    value = f"{prefix}{bad.value}{suffix}"
+                    request = httpx.Request(method, url(path_now), headers={header: value})
+                    yield Probe(operation, "header", ("header", header.lower()), bad, request)
             content = op.get("requestBody", {}).get("content", {})
             for media, body_spec in content.items():
                 leaves: list[tuple[Loc, str]] = []
@@ -225,6 +230,21 @@ def probes(spec: Spec, base: str, path_values: dict[str, str], token: str) -> It
                             headers={**headers, "Content-Type": media},
                         )
                         yield Probe(operation, "body", ("body", *at), bad, request)
+
+
+def security_headers(spec: Spec, op: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(header, text before, text after) for each way the operation takes a credential,
+    shaped so the bad text gets as far as it can (an API key's prefix is looked up)."""
+    schemes = spec.doc.get("components", {}).get("securitySchemes", {})
+    found = []
+    for requirement in op.get("security", []):
+        for name in requirement:
+            scheme = schemes[name]
+            if scheme["type"] == "apiKey" and scheme["in"] == "header":
+                found.append((str(scheme["name"]), "hub_", "_secret"))
+            elif scheme["type"] == "oauth2" or scheme.get("scheme") == "bearer":
+                found.append(("Authorization", "Bearer ", ".x.y"))
+    return found
 
 
 def replaced(body: Any, at: Loc, value: object) -> Any:
