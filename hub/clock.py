@@ -65,7 +65,13 @@ class FrozenClock:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Treat naive values as UTC (SQLite drops the offset) and normalise aware ones."""
+    """Treat naive values as UTC (SQLite drops the offset) and normalise aware ones.
+
+    Raises ValueError (not OverflowError) for an instant outside years 1-9999 in UTC,
+    such as year 1 at +08:00, so validators report it as bad input."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is outside the representable range") from exc

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import json
+import math
+import re
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 
 class HubError(Exception):
@@ -72,12 +80,19 @@ class ErrorOut(BaseModel):
     message: str
 
 
+class InvalidOut(ErrorOut):
+    """A 422: `message` names the first place at fault, `detail` every one (at most 20)."""
+
+    detail: list[dict[str, Any]]
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing, forged, expired or revoked credentials"},
     403: {"model": ErrorOut, "description": "the caller's role or grants do not allow this"},
     404: {"model": ErrorOut, "description": "no such object within the caller's scope"},
     409: {"model": ErrorOut, "description": "illegal in the current state, or stale version"},
     413: {"model": ErrorOut, "description": "body over the size limit"},
+    422: {"model": InvalidOut, "description": "input that breaks the schema or names nothing"},
     429: {"model": ErrorOut, "description": "rate limited; see Retry-After"},
 }
 
@@ -98,15 +113,16 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     if isinstance(exc, TooMany):
         headers = {"Retry-After": str(exc.retry_after_s)}
-    return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+    return SafeJSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
-async def _handle_http(_request: Request, exc: Exception) -> JSONResponse:
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and "parsing the body" in str(exc.detail):
-        # Bytes that are not JSON (or not UTF-8) are invalid input like any other.
-        message = "request body is not valid JSON"
-        return JSONResponse(
+        # Bytes that are not JSON (or not UTF-8), or a broken form, are invalid input.
+        json_body = "json" in request.headers.get("content-type", "")
+        message = "request body is not valid JSON" if json_body else "request body is malformed"
+        return SafeJSONResponse(
             {
                 "error": "invalid",
                 "message": message,
@@ -114,24 +130,120 @@ async def _handle_http(_request: Request, exc: Exception) -> JSONResponse:
             },
             status_code=422,
         )
-    return JSONResponse(
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return SafeJSONResponse(
         {"error": _HTTP_CODES.get(exc.status_code, "http_error"), "message": str(exc.detail)},
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    # Starlette names only the first route whose path matched; GET and DELETE on one
+    # path are two routes, and Allow must list both.
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and _path_regex(route.path).match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+@cache
+def _path_regex(template: str) -> re.Pattern[str]:
+    regex, _format, _convertors = compile_path(template)
+    return regex
+
+
+async def _handle_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = [_detail_entry(e) for e in exc.errors()[:MAX_DETAIL]]
+    first: dict[str, Any] = detail[0] if detail else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"])
+    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    if first.get("type") == "json_invalid":
+        ctx = first.get("ctx")
+        error = ctx.get("error", "") if isinstance(ctx, dict) else ""
+        message = f"request body is not valid JSON: {error}".rstrip(": ")
+    elif first.get("type") == "model_attributes_type" and isinstance(first.get("input"), str):
+        # FastAPI hands a body it did not read as JSON (another Content-Type) on as text.
+        message = "body: expected a JSON object sent as Content-Type: application/json"
+    return SafeJSONResponse({"error": "invalid", "message": message, "detail": detail}, 422)
+
+
+def _detail_entry(error: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "type": error.get("type", "value_error"),
+        "loc": list(error.get("loc", ())),
+        "msg": error.get("msg", ""),
+    }
+    for key in ("input", "ctx"):
+        if key in error:
+            entry[key] = _echo(error[key])
+    return entry
+
+
 _HTTP_CODES = {
+    400: "bad_request",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
 }
+MAX_DETAIL = 20
+ECHO_CHARS = 200  # how much of an offending string a 422 shows back
+_ECHO_ITEMS = 20
+_ECHO_DEPTH = 4
+
+
+def _echo(value: object, depth: int = 0) -> object:
+    """What a 422 shows of the client's input: long text and big or deep values cut."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value[:ECHO_CHARS] + ("…" if len(value) > ECHO_CHARS else "")
+    if isinstance(value, Mapping | list | tuple) and depth >= _ECHO_DEPTH:
+        return "…"
+    if isinstance(value, Mapping):
+        return {k: _echo(v, depth + 1) for k, v in list(value.items())[:_ECHO_ITEMS]}
+    if isinstance(value, list | tuple):
+        return [_echo(v, depth + 1) for v in value[:_ECHO_ITEMS]]
+    return value
+
+
+def json_safe(value: object) -> Any:
+    """`value` made encodable as strict UTF-8 JSON: NaN and Infinity become text, a lone
+    surrogate its escape, anything else unknown its `str`."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, Mapping):
+        return {json_safe(str(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return json_safe(str(value))
+
+
+class SafeJSONResponse(JSONResponse):
+    """Every error body goes out through this: it cannot fail to encode what it echoes."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            json_safe(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(HubError, _handle)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(RequestValidationError, _handle_invalid)
 
 
 async def _audit_denied(request: Request, exc: Forbidden) -> None:

@@ -24,7 +24,8 @@ from hub.clock import Clock, SystemClock
 from hub.config import Settings, get_settings
 from hub.db import Database
 from hub.deps import Hub, HubDep
-from hub.middleware import BodyLimit
+from hub.inputs import refuse_bad_input
+from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
@@ -105,11 +106,13 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         screens_router,
         sla_router,
     )
-    # Every API route passes the permission table first (hub/auth/permissions.py ROUTES).
+    # Every API route passes the input rules (hub/inputs.py), then the permission table
+    # (hub/auth/permissions.py ROUTES), before its view.
     api = APIRouter(
         prefix=API_PREFIX,
         responses=errors.ERROR_RESPONSES,
-        dependencies=[Depends(Guard(API_PREFIX, routers))],
+        # Bad input first: a credential header with a NUL must not reach the key lookup.
+        dependencies=[Depends(refuse_bad_input), Depends(Guard(API_PREFIX, routers))],
     )
     for router in routers:
         api.include_router(router)
@@ -119,7 +122,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(docs_router)
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestId)
+    app.add_middleware(CatchAll)  # outside the body limit: an error anywhere leaves as JSON
+    app.add_middleware(RequestId)  # outside CatchAll: a 500 carries its request id too
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
     return app
 

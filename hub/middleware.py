@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("hub.errors")
 
 
 class _TooLarge(Exception):
@@ -80,17 +83,53 @@ class BodyLimit:
 
     @staticmethod
     async def _reject(send: Send, status: int, message: str) -> None:
-        body = json.dumps(
-            {"error": "body_too_large" if status == 413 else "bad_request", "message": message}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        error = "body_too_large" if status == 413 else "bad_request"
+        await _send_json(send, status, {"error": error, "message": message})
+
+
+async def _send_json(send: Send, status: int, content: dict[str, str]) -> None:
+    body = json.dumps(content).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+INTERNAL_ERROR = {"error": "internal", "message": "internal error; it has been logged"}
+
+
+class CatchAll:
+    """Pure ASGI middleware: an exception that no handler turned into a response is
+    logged with its traceback and answered with the JSON error shape, a 500 that names
+    nothing of the internals. Once a response has started (a streamed export) there is
+    nothing left to answer, and the server is left to cut the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            await _send_json(send, 500, INTERNAL_ERROR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,6 +15,8 @@ from sqlmodel import select
 from hub.auth.security import issue_token
 from hub.cases.models import Case, CaseEvent
 from hub.deps import Hub
+from hub.errors import SafeJSONResponse
+from hub.inputs import input_faults
 from tests.helpers import GRID, Api, Auth
 from tests.world import World
 
@@ -186,3 +190,177 @@ async def test_creating_a_case_outside_ones_region_is_refused(
     )
     assert r.status_code == 403 and r.json()["field"] == "grid_code"
     assert await counts(hub) == before
+
+
+# Each one instant too early or too late to convert or show; the last fits UTC only.
+TIMES_OUT_OF_RANGE = (
+    "0001-01-01T00:00:00+08:00",
+    "0001-01-01T07:59:59+08:00",
+    "9999-12-31T23:00:00-05:00",
+    "9999-12-31T20:00:00+00:00",
+)
+
+
+async def test_times_past_the_representable_range_are_422(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    for path in ("/api/v1/cases", "/api/v1/cases/export.csv"):
+        for param in ("created_from", "created_to"):
+            for edge in TIMES_OUT_OF_RANGE:
+                r = await client.get(path, params={param: edge}, headers=auth("admin"))
+                assert r.status_code == 422, (path, param, edge, r.text)
+                body = r.json()
+                assert body["detail"][0]["loc"] == ["query", param]
+                assert "outside years 1-9999" in body["message"]
+            for edge in ("0001-01-01T00:00:00+00:00", "9999-12-31T15:59:59+00:00"):
+                r = await client.get(path, params={param: edge}, headers=auth("admin"))
+                assert r.status_code == 200, (path, param, edge, r.text)
+
+
+def _cursor(raw: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+
+
+FORGED_CURSORS = (
+    ["0001-01-01T00:00:00+08:00", 1],
+    ["9999-12-31T23:00:00-05:00", 1],
+    ["2026-11-23T10:00:00+08:00", 2**70],
+    ["2026-11-23T10:00:00+08:00", -1],
+    ["2026-11-23T10:00:00+08:00", True],
+    ["2026-11-23T10:00:00", 1],
+    [float("nan"), 1],
+    "not a pair",
+)
+
+
+async def test_forged_cursors_are_422(client: httpx.AsyncClient, auth: Auth) -> None:
+    for raw in FORGED_CURSORS:
+        params = {"cursor": _cursor(raw)}
+        r = await client.get("/api/v1/cases", params=params, headers=auth("admin"))
+        assert r.status_code == 422, (raw, r.text)
+        assert r.json()["field"] == "cursor"
+
+
+async def test_non_finite_coordinates_are_422_and_echoed_as_text(api: Api, hub: Hub) -> None:
+    case = await api.create(category_code="T01")
+    before = await counts(hub)
+    headers = {**api.auth("admin"), "Content-Type": "application/json"}
+    for token in (b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e999"):
+        for field in (b"lat", b"lon"):
+            create = b'{"title": "x", "grid_code": "%s", "%s": %s}' % (GRID.encode(), field, token)
+            check_in = b'{"version": %d, "%s": %s}' % (case["version"], field, token)
+            for url, body in (
+                ("/api/v1/cases", create),
+                (f"/api/v1/cases/{case['id']}/check-in", check_in),
+            ):
+                r = await api.client.post(url, content=body, headers=headers)
+                assert r.status_code == 422, (url, body, r.text)
+                (entry,) = r.json()["detail"]
+                assert entry["loc"] == ["body", field.decode()]
+                assert entry["type"] == "finite_number"
+                assert isinstance(entry["input"], str)  # NaN is no JSON: the echo is text
+    assert await counts(hub) == before
+
+
+FORBIDDEN_TEXT = (
+    ("a\x00b", "NUL (U+0000)"),
+    ("a\x07b", "U+0007"),
+    ("a\x7fb", "U+007F"),
+    ("a\ud800b", "lone surrogate (U+D800)"),
+    ("a\udfffb", "lone surrogate (U+DFFF)"),
+)
+
+
+async def test_forbidden_characters_are_422_naming_the_field(
+    client: httpx.AsyncClient, auth: Auth, hub: Hub
+) -> None:
+    before = await counts(hub)
+    headers = {**auth("dispatcher"), "Content-Type": "application/json"}
+    for text, named in FORBIDDEN_TEXT:
+        # json.dumps writes the surrogate as its \u escape, as a client's JSON would.
+        body = json.dumps({"title": "x", "grid_code": GRID, "description": text})
+        r = await client.post("/api/v1/cases", content=body, headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "description"]
+        assert named in r.json()["message"]
+    assert await counts(hub) == before
+
+
+async def test_text_that_only_looks_odd_is_accepted(api: Api) -> None:
+    # TAB, LF and CR, a surrogate pair (one emoji), C1 controls and U+FFFD are text.
+    text = "第一行\n\t第二行\r\n😀 \u0085 \ufffd"
+    case = await api.create(category_code="T01", description=text)
+    assert case["description"] == text
+    assert (await api.get(case["id"]))["description"] == text
+
+
+async def test_forbidden_characters_in_keys_query_and_forms_are_422(
+    client: httpx.AsyncClient, auth: Auth, hub: Hub
+) -> None:
+    headers = auth("admin")
+    r = await client.post(
+        "/api/v1/cases",
+        content=json.dumps({"title": "x", "grid_code": GRID, "ev\x00il": 1}),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "string_forbidden_character"
+    r = await client.get("/api/v1/catalogue?q=a%00b&x%01=1", headers=headers)
+    assert r.status_code == 422
+    assert {tuple(d["loc"]) for d in r.json()["detail"]} == {("query", "q"), ("query", "x\x01")}
+    r = await client.post(
+        "/api/v1/auth/token", data={"username": "admin\x00", "password": "x"}, headers=headers
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "username"]
+    # What a URL can say of a lone surrogate (its CESU-8 bytes) arrives as U+FFFD: text.
+    r = await client.get("/api/v1/catalogue?q=%ED%A0%80", headers=headers)
+    assert r.status_code == 200
+
+
+async def test_a_nul_in_an_uploaded_files_name_is_422(api: Api, hub: Hub) -> None:
+    case = await api.create(category_code="T01")
+    boundary = "probe-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a\x00.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + b"\xff\xd8\xff\xe0"
+        + b"\x00" * 64
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    r = await api.client.post(
+        f"/api/v1/cases/{case['id']}/attachments",
+        content=body,
+        headers={**api.auth("staff"), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "file"]
+
+
+async def test_deeply_nested_bodies_are_refused_not_crashed(
+    client: httpx.AsyncClient, auth: Auth
+) -> None:
+    headers = {**auth("dispatcher"), "Content-Type": "application/json"}
+    for depth in (500, 5_000, 30_000):
+        body = b'{"title": "x", "grid_code": "' + GRID.encode() + b'", "description": '
+        body += b"[" * depth + b'"\\u0000"' + b"]" * depth + b"}"
+        r = await client.post("/api/v1/cases", content=body, headers=headers)
+        assert 400 <= r.status_code < 500, (depth, r.status_code, r.text[:200])
+        assert {"error", "message"} <= r.json().keys()
+
+
+def test_input_faults_walk_without_recursion() -> None:
+    deep: object = "\x00"
+    for _ in range(3_000):
+        deep = [deep]
+    (fault,) = input_faults({"a": deep}, ("body",))
+    assert fault["loc"][:2] == ("body", "a") and len(fault["loc"]) == 3_002
+
+
+def test_error_bodies_encode_whatever_they_echo() -> None:
+    response = SafeJSONResponse(
+        {"error": "invalid", "message": "m\ud800", "detail": [{"input": [float("nan"), b"\xff"]}]}
+    )
+    decoded = json.loads(bytes(response.body))
+    assert decoded["message"] == "m\\ud800"
+    assert decoded["detail"][0]["input"] == ["nan", "\ufffd"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -100,3 +102,43 @@ async def test_regions_subtree_and_catalogue_search(api: Api) -> None:
     assert codes == ["339901001001001", "339901001001002", "339901002001001"]
     r = await api.client.get("/api/v1/catalogue", params={"q": "c0"}, headers=api.auth("admin"))
     assert [e["code"] for e in r.json()] == ["C01", "C02"]
+
+
+async def _export_ids(api: Api, user: str, **params: Any) -> list[int]:
+    r = await api.client.get("/api/v1/cases/export.csv", params=params, headers=api.auth(user))
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    return [int(row["id"]) for row in rows]
+
+
+async def test_the_export_takes_every_filter_the_list_takes(api: Api, clock: FrozenClock) -> None:
+    made = [await api.create(category_code="T01")]
+    clock.advance(timedelta(minutes=1))
+    made.append(await api.create(user="admin", category_code="C02", grid_code=WEST_GRID))
+    made.append(await api.create(user="admin", category_code="G01"))
+    middle = clock.now()
+    clock.advance(timedelta(minutes=1))
+    made.append(await api.create(user="admin", category_code="C02", grid_code=SOUTH_GRID))
+    made.append(await api.create(category_code=None))
+    clock.advance(timedelta(days=5))  # two of them are overdue now
+    filters: list[dict[str, Any]] = [
+        {"region": "339902"},
+        {"region": "339901001"},
+        {"state": "reported"},
+        {"state": ["reported", "closed"]},
+        {"overdue": True},
+        {"overdue": False},
+        {"created_from": middle.isoformat()},
+        {"created_to": middle.isoformat()},
+        {"region": "339901", "state": "dispatched", "overdue": False},
+    ]
+    for name in ("department_id", "assigned_staff_id", "whistle_level"):
+        filters += [{name: v} for v in sorted({c[name] for c in made} - {None})]
+    everything = set(await _ids(api, "admin"))
+    assert everything == {c["id"] for c in made}
+    for params in filters:
+        listed = await _ids(api, "admin", limit=200, **params)
+        assert 0 < len(listed) < len(everything), params  # each filter narrows
+        assert sorted(await _export_ids(api, "admin", **params)) == sorted(listed), params
+    # The export keeps the caller's scope as the list does.
+    assert sorted(await _export_ids(api, "dispatcher")) == sorted(await _ids(api, "dispatcher"))

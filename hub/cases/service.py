@@ -19,9 +19,10 @@ from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case, CaseEvent
 from hub.cases.schemas import CaseOut
-from hub.clock import SHANGHAI
+from hub.clock import SHANGHAI, as_utc
 from hub.errors import NotFound, Unprocessable
 from hub.regions.service import region_by_code
+from hub.schemas import MAX_ID
 
 
 async def lock_case(session: AsyncSession, case_id: int, user: Principal) -> Case:
@@ -90,9 +91,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, case_id = json.loads(base64.urlsafe_b64decode(padded))
         at = datetime.fromisoformat(created)
-        if at.tzinfo is None or not isinstance(case_id, int):
+        # A cursor is the client's text too: its time and id must bind as column values.
+        if at.tzinfo is None or type(case_id) is not int or not 0 <= case_id <= MAX_ID:
             raise ValueError("bad cursor fields")
-        return at, case_id
+        return as_utc(at), case_id
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
         raise Unprocessable("cursor", "malformed cursor") from exc
 

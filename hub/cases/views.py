@@ -3,11 +3,12 @@
 import csv
 import io
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from hub.auth.deps import CurrentUser, require
@@ -60,10 +61,7 @@ async def create_case(
     )
 
 
-@router.get("", response_model=Page[CaseOut])
-async def list_cases(
-    hub: HubDep,
-    user: CurrentUser,
+async def case_filters(
     region: Annotated[
         str | None, Query(pattern=r"^\d{4,15}$", description="region code; its subtree")
     ] = None,
@@ -74,11 +72,9 @@ async def list_cases(
     overdue: bool | None = None,
     created_from: LocalTime | None = None,
     created_to: LocalTime | None = None,
-    order: Literal["newest", "oldest"] = "newest",
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[CaseOut]:
-    flt = service.CaseFilter(
+) -> service.CaseFilter:
+    """The filters the list and the export share, parsed in one place."""
+    return service.CaseFilter(
         region=region,
         states=tuple(state or ()),
         department_id=department_id,
@@ -87,8 +83,22 @@ async def list_cases(
         overdue=overdue,
         created_from=created_from,
         created_to=created_to,
-        order=order,
     )
+
+
+CaseFilters = Annotated[service.CaseFilter, Depends(case_filters)]
+
+
+@router.get("", response_model=Page[CaseOut])
+async def list_cases(
+    hub: HubDep,
+    user: CurrentUser,
+    filters: CaseFilters,
+    order: Literal["newest", "oldest"] = "newest",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CaseOut]:
+    flt = replace(filters, order=order)
     now = hub.clock.now()
     async with hub.db.read() as session:
         rows, next_cursor = await service.list_cases(
@@ -120,23 +130,10 @@ EXPORT_MAX_ROWS = 100_000
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
-async def export_cases(
-    hub: HubDep,
-    user: CurrentUser,
-    region: Annotated[str | None, Query(pattern=r"^\d{4,15}$")] = None,
-    state: Annotated[list[CaseState] | None, Query()] = None,
-    created_from: LocalTime | None = None,
-    created_to: LocalTime | None = None,
-) -> StreamingResponse:
-    """The monthly summary (月汇总) export: the same scope and filters as the list, in CSV
-    with times in China Standard Time."""
-    flt = service.CaseFilter(
-        region=region,
-        states=tuple(state or ()),
-        created_from=created_from,
-        created_to=created_to,
-        order="oldest",
-    )
+async def export_cases(hub: HubDep, user: CurrentUser, filters: CaseFilters) -> StreamingResponse:
+    """The monthly summary (月汇总) export: the same scope and filters as the list, oldest
+    first, in CSV with times in China Standard Time."""
+    flt = replace(filters, order="oldest")
     now = hub.clock.now()
     async with hub.db.read() as session:  # validate the filter before streaming starts
         first, cursor = await service.list_cases(

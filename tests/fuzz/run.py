@@ -28,6 +28,10 @@ CHECKS = ",".join(
         "content_type_conformance",
         "response_schema_conformance",
         "negative_data_rejection",
+        # Every operation answers a method it lacks with 405 (in the JSON error shape)
+        # and names the methods it has in Allow.
+        "unsupported_method",
+        "allow_header_conformance",
     ]
 )
 
