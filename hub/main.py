@@ -21,7 +21,7 @@ from hub.cases.views import router as cases_router
 from hub.catalogue.views import router as catalogue_router
 from hub.clock import Clock, SystemClock
 from hub.config import Settings, get_settings
-from hub.db import Database
+from hub.db import Database, background_work
 from hub.deps import Hub, HubDep
 from hub.middleware import BodyLimit
 from hub.org.views import router as org_router
@@ -58,7 +58,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         timers = the_hub.sla is None and settings.sla_in_process
         if timers:
             the_hub.sla = SlaEngine(the_hub)
-            await the_hub.sla.start()
+            with background_work():  # the timers never queue behind client reads
+                await the_hub.sla.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stall every socket for a few 100 ms.
         gc.freeze()
