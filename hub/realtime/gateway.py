@@ -22,6 +22,7 @@ from hub.metrics import Metrics
 from hub.realtime.frames import Frame, events_between, frames_for
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode
+from hub.realtime.snapshots import Snapshot
 from hub.realtime.wire import RawSocket
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,28 @@ class Gateway:
             conn.inbox = True
             self.topics.add(self.topics.inboxes, conn.user.staff_id, conn)
 
+    def unwatch(
+        self,
+        conn: Connection,
+        *,
+        region_id: int | None = None,
+        case_id: int | None = None,
+        department_id: int | None = None,
+        inbox: bool = False,
+    ) -> None:
+        """Drop topics added by `watch` (a subscription that could not be completed)."""
+        if region_id is not None and conn.regions.pop(region_id, None) is not None:
+            _remove(self.topics.regions, (region_id,), conn)
+        if case_id is not None and case_id in conn.cases:
+            conn.cases.discard(case_id)
+            _remove(self.topics.cases, (case_id,), conn)
+        if department_id is not None and department_id in conn.departments:
+            conn.departments.discard(department_id)
+            _remove(self.topics.departments, (department_id,), conn)
+        if inbox and conn.inbox and conn.user.staff_id is not None:
+            conn.inbox = False
+            _remove(self.topics.inboxes, (conn.user.staff_id,), conn)
+
     async def deliver(self, frames: list[Frame]) -> None:
         async with self.lock:
             fresh: list[Frame] = []
@@ -280,6 +303,17 @@ class Gateway:
     def send(self, conn: Connection, text: str, kind: str, wire: bytes | None = None) -> None:
         if self._offer(conn, text, wire):
             self._counter(kind).inc()
+
+    def send_snapshot(self, conn: Connection, snapshot: Snapshot, position: int) -> None:
+        """A shared snapshot at `conn`'s cut-over position: its large body, encoded once,
+        is written to the socket as is; only the few bytes before it are the socket's own."""
+        if conn.closed:
+            return
+        raw = conn.raw
+        if conn.backlog is None and raw is not None and raw.write_parts(*snapshot.wire(position)):
+            self._counter("snapshot").inc()
+            return
+        self.send(conn, snapshot.text(position), "snapshot")
 
     def _counter(self, kind: str) -> Counter:
         counter = self._sent.get(kind)

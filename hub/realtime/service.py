@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from hub.auth.models import User
 from hub.clock import Clock
-from hub.db import Database
+from hub.db import Database, background_work
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, make_bus
 from hub.realtime.counters import region_counters
@@ -19,6 +19,7 @@ from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode, CountersFrame
 from hub.realtime.relay import Relay
+from hub.realtime.snapshots import Snapshots
 from hub.realtime.wire import encode_text
 from hub.regions.models import Region
 
@@ -39,6 +40,7 @@ class Realtime:
         self.clock = clock
         self.bus: Bus = make_bus(bus_url)
         self.gateway = Gateway(db, metrics, clock)
+        self.snapshots = Snapshots(db, clock)
         self.relay = Relay(db, self.bus, metrics, clock) if relay else None
         self._tasks: list[asyncio.Task[None]] = []
         # region id -> (clock.monotonic() when computing began, the counters frame's text)
@@ -54,9 +56,12 @@ class Realtime:
 
     async def start(self) -> None:
         await self.gateway.start()
-        await self.bus.start(self.gateway.deliver)
+        # Delivery (and the gaps it reads back) and the relay keep connections of their own.
+        with background_work():
+            await self.bus.start(self.gateway.deliver)
+            if self.relay is not None:
+                self.relay.start()
         if self.relay is not None:
-            self.relay.start()
             self.relay.poke()  # anything committed while no relay ran (a crash) goes out now
         self._tasks = [
             asyncio.create_task(self._counters_loop(), name="wall-counters"),

@@ -30,6 +30,16 @@ def encode_text(text: str) -> bytes:
     return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
+def frame_header(length: int) -> bytes:
+    """The header of that frame for a payload of `length` bytes (FIN, text, no mask): the
+    payload may then follow in parts, without joining them."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big")
+    return bytes((0x81, 127)) + length.to_bytes(8, "big")
+
+
 class RawSocket:
     """Writes prepared frames to one uvicorn sans-io websocket, bypassing ASGI `send`."""
 
@@ -51,6 +61,14 @@ class RawSocket:
         ):
             return False
         p.transport.write(wire)
+        return True
+
+    def write_parts(self, *parts: bytes) -> bool:
+        """`write` of one frame given in parts (a large shared tail is not copied to join)."""
+        if not self.write(parts[0]):
+            return False
+        for part in parts[1:]:
+            self.proto.transport.write(part)
         return True
 
 
