@@ -25,7 +25,8 @@ _HOOKS_KEY = "after_commit"
 BACKGROUND_POOL = 5
 # How long a client read waits for a connection before it is refused (503 / `busy`).
 CLIENT_WAIT_S = 10.0
-_background: ContextVar[bool] = ContextVar("hub_db_background", default=False)
+# Who is asking: a request (the default), a websocket, or background work.
+_lane: ContextVar[str] = ContextVar("hub_db_lane", default="request")
 
 
 class Busy(HubError):
@@ -36,18 +37,24 @@ class Busy(HubError):
 
 
 @contextmanager
-def background_work() -> Iterator[None]:
-    """Mark what starts inside (tasks created here inherit it) as background work: its
-    sessions come from the background pool and never queue behind client reads."""
-    token = _background.set(True)
+def _in_lane(lane: str) -> Iterator[None]:
+    token = _lane.set(lane)
     try:
         yield
     finally:
-        _background.reset(token)
+        _lane.reset(token)
 
 
-def in_background() -> bool:
-    return _background.get()
+def background_work() -> AbstractContextManager[None]:
+    """Mark what starts inside (tasks created here inherit it) as background work: its
+    sessions come from the background pool and never queue behind client reads."""
+    return _in_lane("background")
+
+
+def socket_work() -> AbstractContextManager[None]:
+    """Mark a websocket's work: it may hold at most half the client connections, so a
+    thousand sockets subscribing at once never leave a request waiting behind them."""
+    return _in_lane("socket")
 
 
 def on_commit(session: AsyncSession, hook: AfterCommit) -> None:
@@ -167,6 +174,7 @@ class Database:
         # a bounded time, instead of in the pool (whose timeout fails the caller deep in a
         # query) — and the background pool is not theirs to take.
         self._client_slots = asyncio.Semaphore(client_slots)
+        self._socket_slots = asyncio.Semaphore(max(1, client_slots // 2))
         self._client_writes_gated = not self.is_sqlite
         # One writer at a time inside this process; other processes wait on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -178,7 +186,7 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        if _background.get():
+        if _lane.get() == "background":
             async with self._background_read() as session:
                 yield session
             return
@@ -187,20 +195,27 @@ class Database:
 
     @asynccontextmanager
     async def _client_slot(self) -> AsyncIterator[None]:
+        sockets = _lane.get() == "socket"
+        held: list[asyncio.Semaphore] = []
         try:
             async with asyncio.timeout(self.client_wait_s):
-                await self._client_slots.acquire()
+                for slots in (self._socket_slots, self._client_slots)[0 if sockets else 1 :]:
+                    await slots.acquire()
+                    held.append(slots)
         except TimeoutError:
+            for slots in held:
+                slots.release()
             raise Busy("the database is busy; try again shortly") from None
         try:
             yield
         finally:
-            self._client_slots.release()
+            for slots in held:
+                slots.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: commits on success, rolls back on error, then runs hooks."""
-        background = _background.get()
+        background = _lane.get() == "background"
         async with contextlib.AsyncExitStack() as stack:
             if self._client_writes_gated and not background:
                 await stack.enter_async_context(self._client_slot())

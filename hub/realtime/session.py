@@ -42,26 +42,27 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
     except HubError as exc:
         _error(gateway, conn, exc)
         return
-    async with gateway.lock:
-        head = gateway.last_seen
-        conn.buffer = []
-        for grant in grants:
-            _watch(gateway, conn, grant)
-        ticket = hub.realtime.snapshots.ticket()
+    # The cut-over's two steps run without a pause, so they need no lock: between any two
+    # pauses of a delivery every frame up to `last_seen` has been fanned out (see
+    # Gateway.deliver), so each later one goes to `buffer`. (Under the gateway's lock, a
+    # thousand walls subscribing at once queued every delivery behind them all.)
+    head = gateway.last_seen
+    conn.buffer = []
+    for grant in grants:
+        _watch(gateway, conn, grant)
+    ticket = hub.realtime.snapshots.ticket()
     try:
         await _cut_over(hub, conn, msg, grants, head, ticket)
     except Busy as exc:
-        async with gateway.lock:
-            conn.buffer = None
-            for grant in grants:
-                _watch(gateway, conn, grant, drop=True)
+        conn.buffer = None
+        for grant in grants:
+            _watch(gateway, conn, grant, drop=True)
         _error(gateway, conn, exc)
         return
-    async with gateway.lock:
-        held, conn.buffer = conn.buffer or [], None
-        for frame in held:
-            if frame.position > head:
-                gateway.send(conn, frame.text, "event")
+    held, conn.buffer = conn.buffer or [], None
+    for frame in held:
+        if frame.position > head:
+            gateway.send(conn, frame.text, "event")
     # Busy: the next push (half a second after anything in the region changes) has them.
     with contextlib.suppress(Busy):
         await hub.realtime.send_counters(conn, set(conn.regions))
@@ -121,7 +122,7 @@ async def _cut_over(
         for grant in grants:
             if grant.topic.kind != "inbox":
                 snap = await hub.realtime.snapshots.get(conn.user, grant, ticket)
-                gateway.send_snapshot(conn, snap, head)
+                await gateway.send_snapshot(conn, snap, head)
     if conn.inbox:
         async with hub.db.read() as session:
             tasks = await pending_tasks(session, conn.user, hub.clock.now())

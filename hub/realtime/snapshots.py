@@ -35,7 +35,11 @@ from hub.db import Database
 from hub.realtime.subscribe import Grant
 from hub.realtime.wire import frame_header
 
+# The newest open cases of a case or department topic; of a region, fewer: a wall renders
+# a dozen overdue cases, a ticker of twenty and counters from the database, a console list
+# 300 rows, and a city wall's snapshot went to every one of the city's walls at once.
 SNAPSHOT_MAX_CASES = 2000
+REGION_SNAPSHOT_MAX_CASES = 1000
 # What a wall or a console list renders of a case, and what places it (its regions) and
 # orders it (`version`): a region snapshot carries only these, about a third of the full
 # case. Live `event` frames carry the whole case; a screen needing more (a console's detail
@@ -174,12 +178,13 @@ class Snapshots:
             stmt = stmt.where(
                 _CASES.c.department_id == grant.department_id, _CASES.c.state.in_(OPEN_STATES)
             )
-        stmt = stmt.order_by(_CASES.c.id.desc()).limit(SNAPSHOT_MAX_CASES + 1)
+        limit = REGION_SNAPSHOT_MAX_CASES if region else SNAPSHOT_MAX_CASES
+        stmt = stmt.order_by(_CASES.c.id.desc()).limit(limit + 1)
         async with self.db.read() as session:
             rows = (await (await session.connection()).execute(stmt)).all()
         view = summary_view if region else case_view
-        cases = [view(row, now) for row in rows[:SNAPSHOT_MAX_CASES]]
-        truncated = len(rows) > SNAPSHOT_MAX_CASES
+        cases = [view(row, now) for row in rows[:limit]]
+        truncated = len(rows) > limit
         # The shape of `protocol.SnapshotFrame`, encoded once for every subscriber.
         encoded = orjson.dumps(
             {"topic": grant.topic.model_dump(), "cases": cases, "truncated": truncated}

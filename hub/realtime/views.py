@@ -20,7 +20,7 @@ from hub.auth.ws import authenticate_message, origin_allowed
 from hub.cases import actions
 from hub.cases.machine import Action
 from hub.cases.schemas import Note
-from hub.db import Busy
+from hub.db import Busy, socket_work
 from hub.deps import Hub
 from hub.errors import HubError, TooMany
 from hub.realtime.gateway import Connection
@@ -54,6 +54,11 @@ AUTH_TIMEOUT_S = 10.0
 
 @router.websocket("/ws")
 async def websocket_endpoint(ws: WebSocket) -> None:
+    with socket_work():  # this socket's task only: its reads leave requests room
+        await _serve(ws)
+
+
+async def _serve(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     realtime = hub.realtime
     if realtime is None or not origin_allowed(

@@ -156,10 +156,15 @@ class Sock(asyncio.Protocol):
 
 
 async def _connect_all(
-    host: str, port: int, specs: list[Spec], socks: dict[int, Sock], out: Collected
+    host: str,
+    port: int,
+    specs: list[Spec],
+    socks: dict[int, Sock],
+    out: Collected,
+    in_flight: int = CONNECTS_IN_FLIGHT,
 ) -> tuple[int, list[str], float]:
     loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
+    gate = asyncio.Semaphore(in_flight)
     errors: list[str] = []
     started = time.monotonic()
 
@@ -193,7 +198,7 @@ async def _serve(commands: Pipe, replies: Pipe, host: str, port: int) -> None:
     while True:
         cmd, *args = await inbox.get()
         if cmd == "connect":
-            replies.send(await _connect_all(host, port, args[0], socks, out))
+            replies.send(await _connect_all(host, port, args[0], socks, out, *args[1:2]))
         elif cmd == "count":
             replies.send(len(out.records.t))
         elif cmd == "collect":
@@ -244,9 +249,13 @@ class ClientPool:
             pipe.send(msg)
         return [await asyncio.to_thread(pipe.recv) for pipe in self.replies]
 
-    async def connect(self, specs: list[Spec]) -> tuple[int, list[str], float]:
+    async def connect(
+        self, specs: list[Spec], in_flight: int = CONNECTS_IN_FLIGHT
+    ) -> tuple[int, list[str], float]:
+        """Connect, authenticate and subscribe `specs`, at most `in_flight` handshakes at a
+        time per worker: (ready, errors, seconds until the last was ready)."""
         n = len(self.procs)
-        got = await self._all(*(("connect", specs[i::n]) for i in range(n)))
+        got = await self._all(*(("connect", specs[i::n], in_flight) for i in range(n)))
         return (
             sum(g[0] for g in got),
             [e for g in got for e in g[1]],
