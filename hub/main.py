@@ -27,7 +27,7 @@ from hub.middleware import BodyLimit
 from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
-from hub.realtime.wire import RawSendTap
+from hub.realtime.wire import RawSendTap, quiet_client_utf8_errors
 from hub.regions.views import router as regions_router
 from hub.sla.engine import SlaEngine, flag_unknown_years
 from hub.sla.views import router as sla_router
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
+    quiet_client_utf8_errors()
     return app
 
 

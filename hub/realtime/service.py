@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from hub.auth.models import User
 from hub.clock import Clock
-from hub.db import Database, background_work
+from hub.db import Busy, Database, background_work
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, make_bus
 from hub.realtime.counters import region_counters
@@ -140,7 +140,8 @@ class Realtime:
             await asyncio.sleep(COUNTERS_EVERY_S)
             self.freeze_sockets()
             dirty, self.gateway.dirty_regions = self.gateway.dirty_regions, set()
-            self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
+            with contextlib.suppress(Busy):  # the loop must outlive a busy database
+                self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
             if dirty:
                 try:
                     # A region is dirty because events went out: its next ones are likely
@@ -148,6 +149,8 @@ class Realtime:
                     # event's way to them delayed it (broadcast p99 +5-10 ms).
                     await self.gateway.between_events(COUNTERS_EVERY_S / 2)
                     await self.push_counters(dirty)
+                except Busy:
+                    self.gateway.dirty_regions |= dirty  # pushed next time round
                 except Exception:
                     log.exception("counters failed")
 

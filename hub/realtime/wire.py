@@ -15,6 +15,7 @@ that is closing: the caller then falls back to the ordinary send, which waits or
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -95,3 +96,23 @@ class RawSendTap:
         if scope["type"] == "websocket":
             scope[SCOPE_KEY] = send
         await self.app(scope, receive, send)
+
+
+class ClientUtf8Errors(logging.Filter):
+    """uvicorn's sans-io protocol closes a text frame that is not UTF-8 with 1007, as it
+    should, then logs it as a server error with a traceback. It is the client's error: it
+    is kept, as a warning without the traceback."""
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage() == self.MESSAGE:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_client_utf8_errors() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ClientUtf8Errors) for f in logger.filters):
+        logger.addFilter(ClientUtf8Errors())
