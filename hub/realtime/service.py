@@ -26,6 +26,7 @@ from hub.regions.models import Region
 log = logging.getLogger(__name__)
 COUNTERS_EVERY_S = 0.5  # at most twice a second per region
 COUNTERS_SEND_BATCH = 25  # sockets sent a region's counters between yields to the loop
+ADMIT_AT_ONCE = 32  # sockets authenticating or subscribing at once (hub/realtime/views.py)
 REVALIDATE_EVERY_S = 10.0  # how soon a disabled user's open sockets are closed
 GC_FREEZE_EVERY_SOCKETS = 200  # new sockets between two freezes (see freeze_sockets)
 GC_RECLAIM_AFTER_CLOSED = 10_000  # closed sockets between two full collections
@@ -41,6 +42,7 @@ class Realtime:
         self.bus: Bus = make_bus(bus_url)
         self.gateway = Gateway(db, metrics, clock)
         self.snapshots = Snapshots(db, clock)
+        self.admission = asyncio.Semaphore(ADMIT_AT_ONCE)  # see hub/realtime/views.py
         self.relay = Relay(db, self.bus, metrics, clock) if relay else None
         self._tasks: list[asyncio.Task[None]] = []
         # region id -> (clock.monotonic() when computing began, the counters frame's text)

@@ -35,7 +35,9 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
     gateway = hub.realtime.gateway
     grants: list[Grant] = []
     try:
-        async with hub.db.read() as session:
+        # Admission (see hub/realtime/views.py) for the queries only: waiting for a shared
+        # snapshot takes no turn, so everyone waiting meanwhile still shares it.
+        async with hub.realtime.admission, hub.db.read() as session:
             # The same topic twice is one topic.
             for topic in {(t.kind, t.key): t for t in msg.topics}.values():
                 grants.append(await authorize(session, conn.user, topic))

@@ -70,7 +70,11 @@ async def _serve(ws: WebSocket) -> None:
     try:
         async with asyncio.timeout(AUTH_TIMEOUT_S):  # not wait_for: see Relay._run
             raw = await ws.receive_text()
-        user = await authenticate_message(hub, _parse(raw))
+        # At most ADMIT_AT_ONCE sockets authenticate or subscribe at a time: a thousand walls
+        # connecting at once otherwise filled every turn of the event loop with their
+        # queries and snapshots, and each step of a case's request waited behind them all.
+        async with realtime.admission:
+            user = await authenticate_message(hub, _parse(raw))
     except TimeoutError:
         await ws.close(code=CloseCode.AUTH_TIMEOUT, reason="no auth message")
         return

@@ -33,7 +33,8 @@ from websockets.uri import parse_uri
 
 ETYPE = {b"created": 0, b"dispatched": 1}  # anything else: 2
 CONNECTS_IN_FLIGHT = 16  # per worker
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0
+RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Collected:
     closed: list[tuple[int, int | None]] = field(default_factory=list)  # (sid, close code)
     samples: dict[int, str] = field(default_factory=dict)  # etype -> one frame's text
     other_frames: int = 0
+    retried: int = 0  # subscribes answered `busy` or `rate_limited`, sent again after 1 s
 
 
 class Sock(asyncio.Protocol):
@@ -135,7 +137,12 @@ class Sock(asyncio.Protocol):
             if self.waiting == 0:
                 self.ready.set_result(None)
         elif head.startswith(b'{"type":"error"'):
-            self._fail(data.decode()[:300])
+            if b'"code":"busy"' in data or b'"code":"rate_limited"' in data:
+                # As the protocol says: subscribe again shortly (the snapshot still counts).
+                self.out.retried += 1
+                asyncio.get_running_loop().call_later(RETRY_S, self._send, self.subscribe)
+            else:
+                self._fail(data.decode()[:300])
 
     def _fail(self, why: str) -> None:
         if not self.ready.done():
@@ -271,6 +278,7 @@ class ClientPool:
             merged.records.extend(part.records)
             merged.closed += part.closed
             merged.other_frames += part.other_frames
+            merged.retried += part.retried
             for k, v in part.samples.items():
                 merged.samples.setdefault(k, v)
         return merged

@@ -234,6 +234,7 @@ async def one_run(
             got = await watch_pool.collect()
             storm_got = await pool.collect()
             got.closed += storm_got.closed
+            res["busy_retries"] = storm_got.retried
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
@@ -298,6 +299,7 @@ def table(results: list[Result]) -> str:
                 if r["storm"]["p99_ms"] and r["idle"]["p99_ms"]
             ],
             "sockets dropped": [r["dropped"] for r in rs],
+            "subscribes answered busy (sent again)": [r.get("busy_retries", 0) for r in rs],
             "failed creates + hub errors logged": [
                 r["creates_failed"] + len(r["log_problems"]) for r in rs
             ],
