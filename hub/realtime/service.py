@@ -41,7 +41,7 @@ class Realtime:
         self.clock = clock
         self.bus: Bus = make_bus(bus_url)
         self.gateway = Gateway(db, metrics, clock)
-        self.snapshots = Snapshots(db, clock)
+        self.snapshots = Snapshots(db, clock, metrics)
         self.admission = asyncio.Semaphore(ADMIT_AT_ONCE)  # see hub/realtime/views.py
         self.relay = Relay(db, self.bus, metrics, clock) if relay else None
         self._tasks: list[asyncio.Task[None]] = []

@@ -32,6 +32,7 @@ from hub.cases.models import Case
 from hub.cases.service import VIEW_COLUMNS, case_view, is_overdue
 from hub.clock import SHANGHAI, Clock
 from hub.db import Database
+from hub.metrics import Metrics
 from hub.realtime.subscribe import Grant
 from hub.realtime.wire import frame_header
 
@@ -118,9 +119,10 @@ class Snapshot:
 
 
 class Snapshots:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, metrics: Metrics) -> None:
         self.db = db
         self.clock = clock
+        self.metrics = metrics
         self.computed = 0  # snapshots queried and encoded (tests, the benchmark)
         self._tick = 0
         self._running: dict[Key, tuple[int, asyncio.Task[Snapshot]]] = {}
@@ -164,6 +166,7 @@ class Snapshots:
 
     async def _compute(self, user: Principal, grant: Grant) -> Snapshot:
         self.computed += 1
+        self.metrics.snapshots_built.inc()
         now = self.clock.now()
         region = grant.region is not None
         stmt = select(*(_SUMMARY if region else _FULL)).where(case_scope(user))

@@ -169,6 +169,17 @@ def _profile(target: Target, on: bool, name: str) -> subprocess.Popen[bytes] | N
     )
 
 
+def _metric(target: Target, name: str) -> float | None:
+    import urllib.request
+
+    url = f"http://{target.host}:{target.port}/metrics"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
 def latencies(sends: list[Sent], got: dict[tuple[int, int], float], sids: range) -> Result:
     """Per case: until the last watcher had its `created` frame. Missing ones counted."""
     values, missing = [], 0
@@ -231,6 +242,7 @@ async def one_run(
             ok, errors, converged_s = await pool.connect(storm_specs, in_flight=a.in_flight)
             during = await creating
             await asyncio.sleep(1.5)
+            res["snapshots_built"] = _metric(target, "hub_ws_snapshots_built_total")
             got = await watch_pool.collect()
             storm_got = await pool.collect()
             got.closed += storm_got.closed
@@ -300,6 +312,9 @@ def table(results: list[Result]) -> str:
             ],
             "sockets dropped": [r["dropped"] for r in rs],
             "subscribes answered busy (sent again)": [r.get("busy_retries", 0) for r in rs],
+            "snapshots built (shared by all the walls)": [
+                r["snapshots_built"] for r in rs if r.get("snapshots_built") is not None
+            ],
             "failed creates + hub errors logged": [
                 r["creates_failed"] + len(r["log_problems"]) for r in rs
             ],
