@@ -80,13 +80,13 @@ async def test_timers_and_relay_progress_while_client_reads_are_exhausted(
         with contextlib.suppress(Busy):
             async with hub.db.read():
                 raise AssertionError("a client read got a connection from a full pool")
-        assert asyncio.get_running_loop().time() - started < 2.0
+        assert asyncio.get_running_loop().time() - started < 5.0  # 0.3 s, on a busy machine
         r = await client.get("/api/v1/cases", headers=auth("admin"))
         assert r.status_code == 503 and r.json()["error"] == "busy", r.text
         # The deadlines fall due: the timers fire them and the relay publishes their events.
         clock.advance(timedelta(days=40))
         engine.poke()
-        for _ in range(100):
+        for _ in range(300):
             types = [
                 f["event"]["type"]
                 for f in map(json.loads, socket.sent)
