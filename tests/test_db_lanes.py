@@ -38,16 +38,25 @@ async def hold_client_reads(
 ) -> tuple[list[BaseException | None], list[asyncio.Task[None]]]:
     """Open `n` client reads at once and keep those that got a connection until `release`."""
     holding = 0
+    settled = asyncio.Event()  # every task holds a connection or has been refused
+
+    def check(_task: object = None) -> None:
+        if holding + sum(t.done() for t in tasks) == n:
+            settled.set()
 
     async def hold() -> None:
         nonlocal holding
         async with hub.db.read() as session:
             await session.connection()
             holding += 1
+            check()
             await release.wait()
 
     tasks = [asyncio.create_task(hold()) for _ in range(n)]
-    await asyncio.sleep(hub.db.client_wait_s + 0.3)  # the rest have been refused by now
+    for task in tasks:
+        task.add_done_callback(check)
+    async with asyncio.timeout(60):  # opening connections is slow on a loaded machine
+        await settled.wait()
     assert holding > 0
     return [t.exception() if t.done() else None for t in tasks], tasks
 
