@@ -7,7 +7,7 @@ export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
 export HUB_HOST ?= 127.0.0.1
 export HUB_PORT ?= 8000
 
-.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-timers fuzz clean
+.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-snapshots bench-timers fuzz clean
 
 all: test
 
@@ -54,6 +54,9 @@ bench-ingest: venv system-deps
 
 bench-push: venv system-deps
 	$(BIN)/python -m tests.bench.push
+
+bench-snapshots: venv
+	$(BIN)/python -m tests.bench.push_snapshots
 
 bench-timers: venv
 	$(BIN)/python -m tests.bench.timers

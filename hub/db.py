@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,10 +15,46 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from hub.errors import HubError
 
 AfterCommit = Callable[[], Awaitable[None]]
 T = TypeVar("T")
 _HOOKS_KEY = "after_commit"
+# Connections of background work (the outbox relay, the SLA timers, the case writer): a
+# pool of their own, which client reads cannot exhaust however many sockets ask at once.
+BACKGROUND_POOL = 5
+# How long a client read waits for a connection before it is refused (503 / `busy`).
+CLIENT_WAIT_S = 10.0
+# Who is asking: a request (the default), a websocket, or background work.
+_lane: ContextVar[str] = ContextVar("hub_db_lane", default="request")
+
+
+class Busy(HubError):
+    """Every client connection stayed in use for the whole bounded wait."""
+
+    status_code = 503
+    code = "busy"
+
+
+@contextmanager
+def _in_lane(lane: str) -> Iterator[None]:
+    token = _lane.set(lane)
+    try:
+        yield
+    finally:
+        _lane.reset(token)
+
+
+def background_work() -> AbstractContextManager[None]:
+    """Mark what starts inside (tasks created here inherit it) as background work: its
+    sessions come from the background pool and never queue behind client reads."""
+    return _in_lane("background")
+
+
+def socket_work() -> AbstractContextManager[None]:
+    """Mark a websocket's work: it may hold at most half the client connections, so a
+    thousand sockets subscribing at once never leave a request waiting behind them."""
+    return _in_lane("socket")
 
 
 def on_commit(session: AsyncSession, hook: AfterCommit) -> None:
@@ -60,13 +98,18 @@ def _tune_sqlite(engine: Engine, *, immediate: bool) -> None:
 
 
 class Database:
-    """Engines and sessions. SQLite gets a single-writer path; PostgreSQL one pool for all."""
+    """Engines and sessions. SQLite gets a single-writer path. Client work (requests and
+    sockets) and background work (`background_work`) draw on separate pools; client
+    sessions wait at most `client_wait_s` for one of theirs and are then refused (`Busy`)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, client_wait_s: float = CLIENT_WAIT_S
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.client_wait_s = client_wait_s
+        path = _sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
-            path = _sqlite_file(url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_async_engine(
@@ -77,6 +120,15 @@ class Database:
             )
             _tune_sqlite(self.engine.sync_engine, immediate=False)
             _tune_sqlite(self.write_engine.sync_engine, immediate=True)
+            # Each connection to an in-memory database is a database of its own.
+            self.background_engine = self.engine
+            if path is not None:
+                self.background_engine = create_async_engine(
+                    url, pool_size=BACKGROUND_POOL, max_overflow=0, json_serializer=_json
+                )
+                _tune_sqlite(self.background_engine.sync_engine, immediate=False)
+            # Client reads: the read pool. Writes wait for the process's write lock anyway.
+            client_slots = pool_size
             if path is not None:
                 # Batch writers run whole transactions in this thread (run_in_writer);
                 # check_same_thread off as dispose() may close it from another thread.
@@ -100,10 +152,30 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, json_serializer=_json
             )
             self.write_engine = self.engine
+            self.background_engine = create_async_engine(
+                url, pool_size=BACKGROUND_POOL, max_overflow=0, json_serializer=_json
+            )
+            client_slots = 2 * pool_size  # reads and writes share the client pool
         self._read = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._write = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._background_read = async_sessionmaker(
+            self.background_engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._background_write = (
+            self._write
+            if self.is_sqlite  # one writer connection, taken under the write lock
+            else async_sessionmaker(
+                self.background_engine, class_=AsyncSession, expire_on_commit=False
+            )
+        )
+        # Never more client sessions than the client pool holds: the rest queue here, for
+        # a bounded time, instead of in the pool (whose timeout fails the caller deep in a
+        # query) — and the background pool is not theirs to take.
+        self._client_slots = asyncio.Semaphore(client_slots)
+        self._socket_slots = asyncio.Semaphore(max(1, client_slots // 2))
+        self._client_writes_gated = not self.is_sqlite
         # One writer at a time inside this process; other processes wait on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting = 0
@@ -114,22 +186,50 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self._read() as session:
+        if _lane.get() == "background":
+            async with self._background_read() as session:
+                yield session
+            return
+        async with self._client_slot(), self._read() as session:
             yield session
+
+    @asynccontextmanager
+    async def _client_slot(self) -> AsyncIterator[None]:
+        sockets = _lane.get() == "socket"
+        held: list[asyncio.Semaphore] = []
+        try:
+            async with asyncio.timeout(self.client_wait_s):
+                for slots in (self._socket_slots, self._client_slots)[0 if sockets else 1 :]:
+                    await slots.acquire()
+                    held.append(slots)
+        except TimeoutError:
+            for slots in held:
+                slots.release()
+            raise Busy("the database is busy; try again shortly") from None
+        try:
+            yield
+        finally:
+            for slots in held:
+                slots.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: commits on success, rolls back on error, then runs hooks."""
-        if self._write_lock is not None:
-            await self._acquire()
-        try:
-            async with self._write() as session:
-                async with session.begin():
-                    yield session
-                hooks: list[AfterCommit] = session.info.pop(_HOOKS_KEY, [])
-        finally:
+        background = _lane.get() == "background"
+        async with contextlib.AsyncExitStack() as stack:
+            if self._client_writes_gated and not background:
+                await stack.enter_async_context(self._client_slot())
             if self._write_lock is not None:
-                self._write_lock.release()
+                await self._acquire()
+            try:
+                maker = self._background_write if background else self._write
+                async with maker() as session:
+                    async with session.begin():
+                        yield session
+                    hooks: list[AfterCommit] = session.info.pop(_HOOKS_KEY, [])
+            finally:
+                if self._write_lock is not None:
+                    self._write_lock.release()
         for hook in hooks:
             await hook()
 
@@ -204,3 +304,5 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+        if self.background_engine is not self.engine:
+            await self.background_engine.dispose()

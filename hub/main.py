@@ -22,14 +22,14 @@ from hub.cases.views import router as cases_router
 from hub.catalogue.views import router as catalogue_router
 from hub.clock import Clock, SystemClock
 from hub.config import Settings, get_settings
-from hub.db import Database
+from hub.db import Database, background_work
 from hub.deps import Hub, HubDep
 from hub.inputs import refuse_bad_input
 from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
-from hub.realtime.wire import RawSendTap
+from hub.realtime.wire import RawSendTap, quiet_client_utf8_errors
 from hub.regions.views import router as regions_router
 from hub.requestid import RequestId
 from hub.sla.engine import SlaEngine, flag_unknown_years
@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         timers = the_hub.sla is None and settings.sla_in_process
         if timers:
             the_hub.sla = SlaEngine(the_hub)
-            await the_hub.sla.start()
+            with background_work():  # the timers never queue behind client reads
+                await the_hub.sla.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stall every socket for a few 100 ms.
         gc.freeze()
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.add_middleware(CatchAll)  # outside the body limit: an error anywhere leaves as JSON
     app.add_middleware(RequestId)  # outside CatchAll: a 500 carries its request id too
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
+    quiet_client_utf8_errors()
     return app
 
 

@@ -48,6 +48,11 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+        self.snapshots_built = Counter(
+            "hub_ws_snapshots_built_total",
+            "Snapshots queried and encoded (each shared by the subscribers who asked meanwhile)",
+            registry=self.registry,
+        )
         self.slow_consumer_closes = Counter(
             "hub_ws_slow_consumer_closes_total",
             "Sockets closed because they could not keep up",

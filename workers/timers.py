@@ -13,7 +13,7 @@ from prometheus_client import start_http_server
 
 from hub import logs
 from hub.config import Settings
-from hub.db import Database
+from hub.db import Database, background_work
 from hub.deps import Hub
 from hub.realtime.service import Realtime
 from hub.sla.engine import SlaEngine
@@ -38,7 +38,8 @@ async def run_worker(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await engine.start()
+        with background_work():
+            await engine.start()
         gc.freeze()  # as `hub serve` does: long-lived objects out of the full collections
         if settings.log_format == "json":
             log.info("hub worker %s: timers running", engine.worker_id)

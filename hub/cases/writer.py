@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
-from hub.db import Database
+from hub.db import Database, background_work
 from hub.sla.deadlines import Planned
 from hub.sla.service import DEADLINES, new_rows
 
@@ -81,7 +81,8 @@ class CaseWriter:
         if self._stopping:
             raise RuntimeError("the case writer has stopped")
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(), name="case-writer")
+            with background_work():  # its connections are not the requests' to exhaust
+                self._task = asyncio.create_task(self._run(), name="case-writer")
         draft = Draft(case, events, deadlines or [])
         self._pending.append(draft)
         self._wake.set()

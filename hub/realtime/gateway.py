@@ -22,11 +22,16 @@ from hub.metrics import Metrics
 from hub.realtime.frames import Frame, events_between, frames_for
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode
+from hub.realtime.snapshots import Snapshot
 from hub.realtime.wire import RawSocket
 
 log = logging.getLogger(__name__)
 REGION_FIELDS = ("grid_id", "community_id", "township_id", "county_id", "city_id")
 SEND_QUEUE_FRAMES = 2000  # per socket; a socket this far behind is closed, not waited for
+# Snapshot bytes written per turn of the event loop. Writing to a local socket copies into
+# the kernel at once: a thousand walls' snapshots written in one turn held the loop, and
+# every live event behind it, for seconds. Past this, the rest wait for the next turn.
+SNAPSHOT_BYTES_PER_TURN = 4 * 1024 * 1024
 
 
 class Socket(Protocol):
@@ -129,13 +134,18 @@ class Gateway:
         self.connections: set[Connection] = set()
         self.topics = Topics()
         self.last_seen = 0
-        self.lock = asyncio.Lock()  # stream order: deliveries and subscription cut-overs
+        # Stream order between deliveries. A delivery may pause (reading a gap back) only
+        # when every frame up to `last_seen` has been fanned out: subscription cut-overs
+        # rely on that instead of taking this lock (hub/realtime/session.py).
+        self.lock = asyncio.Lock()
         self.dirty_regions: set[int] = set()
         # Sockets ever registered and unregistered (the service freezes them for the GC).
         self.registered = 0
         self.unregistered = 0
         self._sent: dict[str, Counter] = {}
         self._after_fanout: list[asyncio.Future[None]] = []  # see between_events
+        self._turn_bytes = 0  # snapshot bytes written in this turn of the loop
+        self._turn_over: asyncio.Future[None] | None = None  # resolved at the next turn
 
     async def start(self) -> None:
         async with self.db.read() as session:
@@ -183,6 +193,28 @@ class Gateway:
         if inbox and conn.user.staff_id is not None:
             conn.inbox = True
             self.topics.add(self.topics.inboxes, conn.user.staff_id, conn)
+
+    def unwatch(
+        self,
+        conn: Connection,
+        *,
+        region_id: int | None = None,
+        case_id: int | None = None,
+        department_id: int | None = None,
+        inbox: bool = False,
+    ) -> None:
+        """Drop topics added by `watch` (a subscription that could not be completed)."""
+        if region_id is not None and conn.regions.pop(region_id, None) is not None:
+            _remove(self.topics.regions, (region_id,), conn)
+        if case_id is not None and case_id in conn.cases:
+            conn.cases.discard(case_id)
+            _remove(self.topics.cases, (case_id,), conn)
+        if department_id is not None and department_id in conn.departments:
+            conn.departments.discard(department_id)
+            _remove(self.topics.departments, (department_id,), conn)
+        if inbox and conn.inbox and conn.user.staff_id is not None:
+            conn.inbox = False
+            _remove(self.topics.inboxes, (conn.user.staff_id,), conn)
 
     async def deliver(self, frames: list[Frame]) -> None:
         async with self.lock:
@@ -280,6 +312,31 @@ class Gateway:
     def send(self, conn: Connection, text: str, kind: str, wire: bytes | None = None) -> None:
         if self._offer(conn, text, wire):
             self._counter(kind).inc()
+
+    async def send_snapshot(self, conn: Connection, snapshot: Snapshot, position: int) -> None:
+        """A shared snapshot at `conn`'s cut-over position: its large body, encoded once,
+        is written to the socket as is; only the few bytes before it are the socket's own."""
+        loop = asyncio.get_running_loop()
+        while self._turn_bytes >= SNAPSHOT_BYTES_PER_TURN:
+            if self._turn_over is None:
+                self._turn_over = loop.create_future()
+            await asyncio.shield(self._turn_over)
+        if conn.closed:
+            return
+        if self._turn_bytes == 0:
+            loop.call_soon(self._next_turn)
+        self._turn_bytes += len(snapshot.body)
+        raw = conn.raw
+        if conn.backlog is None and raw is not None and raw.write_parts(*snapshot.wire(position)):
+            self._counter("snapshot").inc()
+            return
+        self.send(conn, snapshot.text(position), "snapshot")
+
+    def _next_turn(self) -> None:
+        self._turn_bytes = 0
+        if self._turn_over is not None:
+            self._turn_over.set_result(None)
+            self._turn_over = None
 
     def _counter(self, kind: str) -> Counter:
         counter = self._sent.get(kind)

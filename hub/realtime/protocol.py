@@ -149,7 +149,9 @@ class CloseCode:
     NORMAL = 1000
     GOING_AWAY = 1001
     POLICY = 1008  # malformed or oversized frames, too many messages, bad Origin
+    BAD_DATA = 1007  # a text frame that is not UTF-8 (closed by the protocol layer)
     TOO_BIG = 1009
+    TRY_AGAIN_LATER = 1013  # the database stayed busy during authentication
     AUTH_FAILED = 4001  # first message was not a valid auth
     AUTH_TIMEOUT = 4002
     REVOKED = 4003  # the session ended (logout, disabled user)

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from hub.auth.models import User
 from hub.clock import Clock
-from hub.db import Database
+from hub.db import Busy, Database, background_work
 from hub.metrics import Metrics
 from hub.realtime.bus import Bus, make_bus
 from hub.realtime.counters import region_counters
@@ -19,12 +19,14 @@ from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode, CountersFrame
 from hub.realtime.relay import Relay
+from hub.realtime.snapshots import Snapshots
 from hub.realtime.wire import encode_text
 from hub.regions.models import Region
 
 log = logging.getLogger(__name__)
 COUNTERS_EVERY_S = 0.5  # at most twice a second per region
 COUNTERS_SEND_BATCH = 25  # sockets sent a region's counters between yields to the loop
+ADMIT_AT_ONCE = 32  # sockets authenticating or subscribing at once (hub/realtime/views.py)
 REVALIDATE_EVERY_S = 10.0  # how soon a disabled user's open sockets are closed
 GC_FREEZE_EVERY_SOCKETS = 200  # new sockets between two freezes (see freeze_sockets)
 GC_RECLAIM_AFTER_CLOSED = 10_000  # closed sockets between two full collections
@@ -39,6 +41,8 @@ class Realtime:
         self.clock = clock
         self.bus: Bus = make_bus(bus_url)
         self.gateway = Gateway(db, metrics, clock)
+        self.snapshots = Snapshots(db, clock, metrics)
+        self.admission = asyncio.Semaphore(ADMIT_AT_ONCE)  # see hub/realtime/views.py
         self.relay = Relay(db, self.bus, metrics, clock) if relay else None
         self._tasks: list[asyncio.Task[None]] = []
         # region id -> (clock.monotonic() when computing began, the counters frame's text)
@@ -54,9 +58,12 @@ class Realtime:
 
     async def start(self) -> None:
         await self.gateway.start()
-        await self.bus.start(self.gateway.deliver)
+        # Delivery (and the gaps it reads back) and the relay keep connections of their own.
+        with background_work():
+            await self.bus.start(self.gateway.deliver)
+            if self.relay is not None:
+                self.relay.start()
         if self.relay is not None:
-            self.relay.start()
             self.relay.poke()  # anything committed while no relay ran (a crash) goes out now
         self._tasks = [
             asyncio.create_task(self._counters_loop(), name="wall-counters"),
@@ -135,7 +142,8 @@ class Realtime:
             await asyncio.sleep(COUNTERS_EVERY_S)
             self.freeze_sockets()
             dirty, self.gateway.dirty_regions = self.gateway.dirty_regions, set()
-            self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
+            with contextlib.suppress(Busy):  # the loop must outlive a busy database
+                self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
             if dirty:
                 try:
                     # A region is dirty because events went out: its next ones are likely
@@ -143,6 +151,8 @@ class Realtime:
                     # event's way to them delayed it (broadcast p99 +5-10 ms).
                     await self.gateway.between_events(COUNTERS_EVERY_S / 2)
                     await self.push_counters(dirty)
+                except Busy:
+                    self.gateway.dirty_regions |= dirty  # pushed next time round
                 except Exception:
                     log.exception("counters failed")
 

@@ -2,52 +2,103 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from hub.db import Busy
 from hub.deps import Hub
 from hub.errors import HubError
 from hub.realtime.frames import events_between, frames_for
-from hub.realtime.gateway import Connection
+from hub.realtime.gateway import Connection, Gateway
 from hub.realtime.protocol import (
     ErrorFrame,
     ResyncFrame,
-    SnapshotFrame,
     SubscribedFrame,
     SubscribeMsg,
     TasksFrame,
 )
-from hub.realtime.subscribe import Grant, authorize, pending_tasks, snapshot
+from hub.realtime.subscribe import Grant, authorize, pending_tasks
 
 # How far back a client may resume from the stream; further behind, it gets a snapshot.
 RESUME_WINDOW_POSITIONS = 50_000
 REPLAY_PAGE = 1000
 
 
+def _error(gateway: Gateway, conn: Connection, exc: HubError) -> None:
+    gateway.send(conn, ErrorFrame(code=exc.code, message=exc.message).model_dump_json(), "error")
+
+
 async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
+    """Subscribe `conn` to `msg.topics`. Refused (an `error` frame, nothing watched) if a
+    topic is not the caller's to watch, or if the database stayed busy too long (`busy`:
+    the client subscribes again)."""
     assert hub.realtime is not None
     gateway = hub.realtime.gateway
     grants: list[Grant] = []
-    async with hub.db.read() as session:
-        for topic in msg.topics:
-            try:
+    try:
+        # Admission (see hub/realtime/views.py) for the queries only: waiting for a shared
+        # snapshot takes no turn, so everyone waiting meanwhile still shares it.
+        async with hub.realtime.admission, hub.db.read() as session:
+            # The same topic twice is one topic.
+            for topic in {(t.kind, t.key): t for t in msg.topics}.values():
                 grants.append(await authorize(session, conn.user, topic))
-            except HubError as exc:
-                gateway.send(
-                    conn, ErrorFrame(code=exc.code, message=exc.message).model_dump_json(), "error"
-                )
-                return
-    async with gateway.lock:
-        head = gateway.last_seen
-        conn.buffer = []
+    except HubError as exc:
+        _error(gateway, conn, exc)
+        return
+    # The cut-over's two steps run without a pause, so they need no lock: between any two
+    # pauses of a delivery every frame up to `last_seen` has been fanned out (see
+    # Gateway.deliver), so each later one goes to `buffer`. (Under the gateway's lock, a
+    # thousand walls subscribing at once queued every delivery behind them all.)
+    head = gateway.last_seen
+    conn.buffer = []
+    for grant in grants:
+        _watch(gateway, conn, grant)
+    ticket = hub.realtime.snapshots.ticket()
+    try:
+        await _cut_over(hub, conn, msg, grants, head, ticket)
+    except Busy as exc:
+        conn.buffer = None
         for grant in grants:
-            region = grant.region
-            gateway.watch(
-                conn,
-                region=(region.id, region.tier.value, region.code)
-                if region is not None and region.id is not None
-                else None,
-                case_id=grant.case_id,
-                department_id=grant.department_id,
-                inbox=grant.topic.kind == "inbox",
-            )
+            _watch(gateway, conn, grant, drop=True)
+        _error(gateway, conn, exc)
+        return
+    held, conn.buffer = conn.buffer or [], None
+    for frame in held:
+        if frame.position > head:
+            gateway.send(conn, frame.text, "event")
+    # Busy: the next push (half a second after anything in the region changes) has them.
+    with contextlib.suppress(Busy):
+        await hub.realtime.send_counters(conn, set(conn.regions))
+
+
+def _watch(gateway: Gateway, conn: Connection, grant: Grant, *, drop: bool = False) -> None:
+    region = grant.region
+    region_id = region.id if region is not None else None
+    inbox = grant.topic.kind == "inbox"
+    if drop:
+        gateway.unwatch(
+            conn,
+            region_id=region_id,
+            case_id=grant.case_id,
+            department_id=grant.department_id,
+            inbox=inbox,
+        )
+        return
+    gateway.watch(
+        conn,
+        region=(region_id, region.tier.value, region.code)
+        if region is not None and region_id is not None
+        else None,
+        case_id=grant.case_id,
+        department_id=grant.department_id,
+        inbox=inbox,
+    )
+
+
+async def _cut_over(
+    hub: Hub, conn: Connection, msg: SubscribeMsg, grants: list[Grant], head: int, ticket: int
+) -> None:
+    assert hub.realtime is not None
+    gateway = hub.realtime.gateway
     resumable = msg.since is not None and 0 <= head - msg.since <= RESUME_WINDOW_POSITIONS
     mode = "resume" if resumable else "snapshot"
     gateway.send(
@@ -70,17 +121,14 @@ async def subscribe(hub: Hub, conn: Connection, msg: SubscribeMsg) -> None:
                 ).model_dump_json(),
                 "resync",
             )
-        await _snapshots(hub, conn, grants, head)
+        for grant in grants:
+            if grant.topic.kind != "inbox":
+                snap = await hub.realtime.snapshots.get(conn.user, grant, ticket)
+                await gateway.send_snapshot(conn, snap, head)
     if conn.inbox:
         async with hub.db.read() as session:
             tasks = await pending_tasks(session, conn.user, hub.clock.now())
         gateway.send(conn, TasksFrame(position=head, tasks=tasks).model_dump_json(), "tasks")
-    async with gateway.lock:
-        held, conn.buffer = conn.buffer or [], None
-        for frame in held:
-            if frame.position > head:
-                gateway.send(conn, frame.text, "event")
-    await hub.realtime.send_counters(conn, set(conn.regions))
 
 
 async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
@@ -96,17 +144,3 @@ async def _replay(hub: Hub, conn: Connection, since: int, head: int) -> None:
             if conn.wants(frame.case):
                 hub.realtime.gateway.send(conn, frame.text, "event")
         after = frames[-1].position
-
-
-async def _snapshots(hub: Hub, conn: Connection, grants: list[Grant], head: int) -> None:
-    assert hub.realtime is not None
-    now = hub.clock.now()
-    async with hub.db.read() as session:
-        for grant in grants:
-            if grant.topic.kind == "inbox":
-                continue
-            cases, truncated = await snapshot(session, conn.user, grant, now)
-            frame = SnapshotFrame(
-                position=head, topic=grant.topic, cases=cases, truncated=truncated
-            )
-            hub.realtime.gateway.send(conn, frame.model_dump_json(), "snapshot")

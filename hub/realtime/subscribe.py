@@ -1,5 +1,4 @@
-"""Subscribing: authorize each topic through the access rules, then either replay what the
-client missed or hand it a snapshot, and only then let live frames through."""
+"""Subscribing: authorize each topic through the access rules (snapshots: snapshots.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +10,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.permissions import TOPICS, Permission
-from hub.auth.scope import case_scope, region_clause, region_in_scope
+from hub.auth.scope import case_scope, region_in_scope
 from hub.auth.service import Principal
-from hub.cases.machine import OPEN_STATES, CaseState
+from hub.cases.machine import CaseState
 from hub.cases.models import Case
 from hub.cases.service import case_view, get_case
 from hub.enums import Role
@@ -23,7 +22,6 @@ from hub.realtime.protocol import Topic
 from hub.regions.models import Region
 from hub.schemas import MAX_ID
 
-SNAPSHOT_MAX_CASES = 2000
 _REGION_WATCHERS = frozenset(
     {
         Role.ADMIN,
@@ -84,27 +82,6 @@ async def _may_watch_department(session: AsyncSession, user: Principal, dept: De
         and user.region_code is not None
         and (region.code.startswith(user.region_code) or user.region_code.startswith(region.code))
     )
-
-
-async def snapshot(
-    session: AsyncSession, user: Principal, grant: Grant, now: datetime
-) -> tuple[list[dict[str, Any]], bool]:
-    stmt = select(Case).where(case_scope(user))
-    if grant.region is not None:
-        assert grant.region.id is not None
-        stmt = stmt.where(
-            region_clause(grant.region.tier, grant.region.id), col(Case.state).in_(OPEN_STATES)
-        )
-    elif grant.case_id is not None:
-        stmt = stmt.where(Case.id == grant.case_id)
-    elif grant.department_id is not None:
-        stmt = stmt.where(
-            Case.department_id == grant.department_id, col(Case.state).in_(OPEN_STATES)
-        )
-    rows = (
-        await session.exec(stmt.order_by(col(Case.id).desc()).limit(SNAPSHOT_MAX_CASES + 1))
-    ).all()
-    return [case_view(c, now) for c in rows[:SNAPSHOT_MAX_CASES]], len(rows) > SNAPSHOT_MAX_CASES
 
 
 async def pending_tasks(

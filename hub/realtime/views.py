@@ -1,23 +1,36 @@
-"""`/ws`: authenticate with the first message, then subscribe, acknowledge, ping."""
+"""`/ws`: authenticate with the first message, then subscribe, acknowledge, ping.
+
+Whatever a client sends gets an answer or a documented close code (docs/realtime.md):
+a message that is not valid gets an `error` frame and the socket stays usable; binary,
+oversized and flooding frames close it with 1008; invalid UTF-8 is closed by the protocol
+layer (1007). Nothing a client sends raises out of the handler."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import logging
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from hub.auth.ratelimit import TokenBuckets
 from hub.auth.ws import authenticate_message, origin_allowed
 from hub.cases import actions
 from hub.cases.machine import Action
 from hub.cases.schemas import Note
+from hub.db import Busy, socket_work
 from hub.deps import Hub
-from hub.errors import HubError
+from hub.errors import HubError, TooMany
 from hub.realtime.gateway import Connection
+from hub.realtime.limits import (
+    INBOUND_BURST,
+    INBOUND_PER_S,
+    SUBSCRIBE_BURST,
+    SUBSCRIBES_PER_S,
+    Bucket,
+)
 from hub.realtime.protocol import (
     MAX_FRAME_BYTES,
     AckMsg,
@@ -34,13 +47,18 @@ from hub.realtime.protocol import (
 from hub.realtime.session import subscribe
 from hub.realtime.wire import raw_socket
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 AUTH_TIMEOUT_S = 10.0
-INBOUND_PER_MIN = 600  # 10 messages a second per socket is far above any real client
 
 
 @router.websocket("/ws")
 async def websocket_endpoint(ws: WebSocket) -> None:
+    with socket_work():  # this socket's task only: its reads leave requests room
+        await _serve(ws)
+
+
+async def _serve(ws: WebSocket) -> None:
     hub: Hub = ws.app.state.hub
     realtime = hub.realtime
     if realtime is None or not origin_allowed(
@@ -52,9 +70,16 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     try:
         async with asyncio.timeout(AUTH_TIMEOUT_S):  # not wait_for: see Relay._run
             raw = await ws.receive_text()
-        user = await authenticate_message(hub, _parse(raw))
+        # At most ADMIT_AT_ONCE sockets authenticate or subscribe at a time: a thousand walls
+        # connecting at once otherwise filled every turn of the event loop with their
+        # queries and snapshots, and each step of a case's request waited behind them all.
+        async with realtime.admission:
+            user = await authenticate_message(hub, _parse(raw))
     except TimeoutError:
         await ws.close(code=CloseCode.AUTH_TIMEOUT, reason="no auth message")
+        return
+    except Busy:  # not the credential's fault: the client must not log in again
+        await ws.close(code=CloseCode.TRY_AGAIN_LATER, reason="busy: try again shortly")
         return
     except (HubError, ValueError, KeyError):
         await ws.close(code=CloseCode.AUTH_FAILED, reason="authentication failed")
@@ -64,7 +89,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     conn = Connection(socket=ws, user=user, raw=raw_socket(ws.scope))
     gateway = realtime.gateway
     gateway.register(conn)
-    limiter = TokenBuckets(hub.clock, per_min=INBOUND_PER_MIN)
+    inbound = Bucket(hub.clock, per_s=INBOUND_PER_S, burst=INBOUND_BURST)
+    subscribes = Bucket(hub.clock, per_s=SUBSCRIBES_PER_S, burst=SUBSCRIBE_BURST)
     gateway.send(
         conn,
         WelcomeFrame(
@@ -82,10 +108,10 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             if text is None or len(text.encode()) > MAX_FRAME_BYTES:
                 close = (CloseCode.POLICY, "text frames of at most 64 KiB only")
                 break
-            if limiter.take("in") is not None:
+            if inbound.take() is not None:
                 close = (CloseCode.POLICY, "too many messages")
                 break
-            await _handle(hub, conn, text)
+            await _handle(hub, conn, text, subscribes)
     except WebSocketDisconnect:
         pass
     finally:
@@ -96,25 +122,50 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
 
 def _parse(text: str) -> Any:
+    """JSON of at most MAX_FRAME_BYTES. orjson refuses nesting deeper than 1,024 levels,
+    integers beyond 64 bits and NaN with a ValueError (the stdlib's parser recursed into a
+    RecursionError on a deeply nested frame well under the size limit)."""
     if len(text.encode()) > MAX_FRAME_BYTES:
         raise ValueError("frame too large")
-    return json.loads(text)
+    return orjson.loads(text)
 
 
-async def _handle(hub: Hub, conn: Connection, text: str) -> None:
+def _error(hub: Hub, conn: Connection, code: str, message: str) -> None:
+    assert hub.realtime is not None
+    frame = ErrorFrame(code=code, message=message[:500]).model_dump_json()
+    hub.realtime.gateway.send(conn, frame, "error")
+
+
+async def _handle(hub: Hub, conn: Connection, text: str, subscribes: Bucket) -> None:
+    try:
+        msg = client_message.validate_python(_parse(text))
+    except ValidationError as exc:
+        # Neither the input (it may be nested 1,000 deep) nor the context is echoed back.
+        detail = exc.errors(include_url=False, include_input=False, include_context=False)
+        _error(hub, conn, "bad_message", str(detail[:3]))
+        return
+    except (ValueError, TypeError, RecursionError) as exc:
+        _error(hub, conn, "bad_message", f"not a JSON message: {exc}")
+        return
+    try:
+        await _dispatch(hub, conn, msg, subscribes)
+    except HubError as exc:
+        _error(hub, conn, exc.code, exc.message)
+    except Exception:
+        # A bug of ours, not the client's: say so, keep the socket.
+        log.exception("websocket message failed")
+        _error(hub, conn, "internal", "the message could not be handled")
+
+
+async def _dispatch(hub: Hub, conn: Connection, msg: Any, subscribes: Bucket) -> None:
     assert hub.realtime is not None
     gateway = hub.realtime.gateway
-    try:
-        msg = client_message.validate_python(json.loads(text))
-    except (ValueError, ValidationError) as exc:
-        detail = exc.errors(include_url=False)[:3] if isinstance(exc, ValidationError) else None
-        gateway.send(
-            conn,
-            ErrorFrame(code="bad_message", message=str(detail or exc)[:500]).model_dump_json(),
-            "error",
-        )
-        return
     if isinstance(msg, SubscribeMsg):
+        wait_s = subscribes.take()
+        if wait_s is not None:
+            raise TooMany(
+                f"at most {SUBSCRIBES_PER_S:g} subscribes a second", retry_after_s=int(wait_s) + 1
+            )
         await subscribe(hub, conn, msg)
     elif isinstance(msg, AckMsg):
         await _ack(hub, conn, msg)
@@ -123,11 +174,7 @@ async def _handle(hub: Hub, conn: Connection, text: str) -> None:
             conn, PongFrame(nonce=msg.nonce, position=gateway.last_seen).model_dump_json(), "pong"
         )
     elif isinstance(msg, AuthMsg):
-        gateway.send(
-            conn,
-            ErrorFrame(code="already_authenticated", message="send auth once").model_dump_json(),
-            "error",
-        )
+        _error(hub, conn, "already_authenticated", "send auth once")
 
 
 async def _ack(hub: Hub, conn: Connection, msg: AckMsg) -> None:

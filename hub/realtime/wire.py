@@ -15,6 +15,7 @@ that is closing: the caller then falls back to the ordinary send, which waits or
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,6 +29,16 @@ SCOPE_KEY = "hub.raw_send"  # where RawSendTap leaves uvicorn's own `send` for t
 def encode_text(text: str) -> bytes:
     """One unmasked, uncompressed text frame (RFC 6455 section 5.2), as a server sends it."""
     return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
+
+
+def frame_header(length: int) -> bytes:
+    """The header of that frame for a payload of `length` bytes (FIN, text, no mask): the
+    payload may then follow in parts, without joining them."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return bytes((0x81, 126)) + length.to_bytes(2, "big")
+    return bytes((0x81, 127)) + length.to_bytes(8, "big")
 
 
 class RawSocket:
@@ -51,6 +62,14 @@ class RawSocket:
         ):
             return False
         p.transport.write(wire)
+        return True
+
+    def write_parts(self, *parts: bytes) -> bool:
+        """`write` of one frame given in parts (a large shared tail is not copied to join)."""
+        if not self.write(parts[0]):
+            return False
+        for part in parts[1:]:
+            self.proto.transport.write(part)
         return True
 
 
@@ -77,3 +96,23 @@ class RawSendTap:
         if scope["type"] == "websocket":
             scope[SCOPE_KEY] = send
         await self.app(scope, receive, send)
+
+
+class ClientUtf8Errors(logging.Filter):
+    """uvicorn's sans-io protocol closes a text frame that is not UTF-8 with 1007, as it
+    should, then logs it as a server error with a traceback. It is the client's error: it
+    is kept, as a warning without the traceback."""
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR and record.getMessage() == self.MESSAGE:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_client_utf8_errors() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ClientUtf8Errors) for f in logger.filters):
+        logger.addFilter(ClientUtf8Errors())

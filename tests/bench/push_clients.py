@@ -33,7 +33,8 @@ from websockets.uri import parse_uri
 
 ETYPE = {b"created": 0, b"dispatched": 1}  # anything else: 2
 CONNECTS_IN_FLIGHT = 16  # per worker
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 120.0
+RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Collected:
     closed: list[tuple[int, int | None]] = field(default_factory=list)  # (sid, close code)
     samples: dict[int, str] = field(default_factory=dict)  # etype -> one frame's text
     other_frames: int = 0
+    retried: int = 0  # subscribes answered `busy` or `rate_limited`, sent again after 1 s
 
 
 class Sock(asyncio.Protocol):
@@ -135,7 +137,12 @@ class Sock(asyncio.Protocol):
             if self.waiting == 0:
                 self.ready.set_result(None)
         elif head.startswith(b'{"type":"error"'):
-            self._fail(data.decode()[:300])
+            if b'"code":"busy"' in data or b'"code":"rate_limited"' in data:
+                # As the protocol says: subscribe again shortly (the snapshot still counts).
+                self.out.retried += 1
+                asyncio.get_running_loop().call_later(RETRY_S, self._send, self.subscribe)
+            else:
+                self._fail(data.decode()[:300])
 
     def _fail(self, why: str) -> None:
         if not self.ready.done():
@@ -156,10 +163,15 @@ class Sock(asyncio.Protocol):
 
 
 async def _connect_all(
-    host: str, port: int, specs: list[Spec], socks: dict[int, Sock], out: Collected
+    host: str,
+    port: int,
+    specs: list[Spec],
+    socks: dict[int, Sock],
+    out: Collected,
+    in_flight: int = CONNECTS_IN_FLIGHT,
 ) -> tuple[int, list[str], float]:
     loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
+    gate = asyncio.Semaphore(in_flight)
     errors: list[str] = []
     started = time.monotonic()
 
@@ -193,7 +205,7 @@ async def _serve(commands: Pipe, replies: Pipe, host: str, port: int) -> None:
     while True:
         cmd, *args = await inbox.get()
         if cmd == "connect":
-            replies.send(await _connect_all(host, port, args[0], socks, out))
+            replies.send(await _connect_all(host, port, args[0], socks, out, *args[1:2]))
         elif cmd == "count":
             replies.send(len(out.records.t))
         elif cmd == "collect":
@@ -244,9 +256,13 @@ class ClientPool:
             pipe.send(msg)
         return [await asyncio.to_thread(pipe.recv) for pipe in self.replies]
 
-    async def connect(self, specs: list[Spec]) -> tuple[int, list[str], float]:
+    async def connect(
+        self, specs: list[Spec], in_flight: int = CONNECTS_IN_FLIGHT
+    ) -> tuple[int, list[str], float]:
+        """Connect, authenticate and subscribe `specs`, at most `in_flight` handshakes at a
+        time per worker: (ready, errors, seconds until the last was ready)."""
         n = len(self.procs)
-        got = await self._all(*(("connect", specs[i::n]) for i in range(n)))
+        got = await self._all(*(("connect", specs[i::n], in_flight) for i in range(n)))
         return (
             sum(g[0] for g in got),
             [e for g in got for e in g[1]],
@@ -262,6 +278,7 @@ class ClientPool:
             merged.records.extend(part.records)
             merged.closed += part.closed
             merged.other_frames += part.other_frames
+            merged.retried += part.retried
             for k, v in part.samples.items():
                 merged.samples.setdefault(k, v)
         return merged

@@ -116,6 +116,14 @@ export class Stream {
           this.setStatus("live", resumed ? { replayed: this.replayed } : undefined);
         }
         return;
+      case "error":
+        // The hub was too busy for the subscription, or it came too fast: ask again soon.
+        if (frame.code === "busy" || frame.code === "rate_limited") {
+          clearTimeout(this.timers.resubscribe);
+          const waitMs = 1000 * (frame.retry_after_s || 1) + Math.random() * 1000;
+          this.timers.resubscribe = setTimeout(() => this.resubscribe(), waitMs);
+        }
+        break;
       case "ack_result": {
         const waiter = this.acks.get(frame.case_id);
         if (waiter) {

@@ -294,7 +294,10 @@ function renderOverdue() {
   const now = Date.now();
   const overdue = state.store.all().filter((c) => inView(c) && isOverdue(c, now));
   overdue.sort((a, b) => String(a.resolve_due_at).localeCompare(String(b.resolve_due_at)));
-  document.getElementById("overdue-count").textContent = overdue.length ? String(overdue.length) : "";
+  // A truncated snapshot holds the newest open cases only: the count is the database's.
+  const counted = state.truncated ? (state.counters.get(state.view) || {}).overdue : null;
+  const shown = counted ?? overdue.length;
+  document.getElementById("overdue-count").textContent = shown ? String(shown) : "";
   list.replaceChildren(
     ...overdue.slice(0, 12).map((c) =>
       h("li", { class: "flash", dataset: { caseId: c.id } }, `#${c.id} ${c.title}`)),
