@@ -65,6 +65,7 @@ SUMMARY_FIELDS = (
     "created_at",
     "dispatched_at",
     "resolve_due_at",
+    "original_resolve_due_at",  # overdue counts lateness a transfer did not erase
 )
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _SUMMARY = [_CASES.c[name] for name in SUMMARY_FIELDS]
