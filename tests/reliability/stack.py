@@ -219,6 +219,10 @@ UNHANDLED = (
     "Unhandled exception",
 )
 
+# Logged by uvicorn with a traceback when a client breaks the protocol; it then closes the
+# connection as it should. Reported, not counted as the hub failing.
+CLIENT_ERRORS = ("Invalid UTF-8 sequence received from client",)
+
 
 @dataclass
 class LogFinding:
@@ -230,6 +234,10 @@ class LogFinding:
     @property
     def unhandled(self) -> bool:
         return not self.header or any(u in self.header for u in UNHANDLED)
+
+    @property
+    def client_error(self) -> bool:
+        return any(c in self.header for c in CLIENT_ERRORS)
 
 
 def scan_logs(logs: list[Path]) -> list[LogFinding]:
