@@ -42,6 +42,13 @@ test: venv system-deps lint types unit
 fuzz: venv
 	$(BIN)/python -m tests.fuzz.run --max-examples 200 --max-time 540
 
+# Every phase including the stateful one (links inferred from the schema); counts the
+# requests it made from the HAR it records and fails below 10,000.
+fuzz-stateful: venv
+	$(BIN)/python -m tests.fuzz.run --phases examples,coverage,fuzzing,stateful \
+		--max-examples 1000 --max-time 540 --workers 4 \
+		--har bench-results/fuzz-stateful.har --min-requests 10000
+
 # The reliability suite (docs/reliability.md): real PostgreSQL, Redis, hubs and workers on
 # 127.0.0.1, each run bounded and self-stopping; not part of `make test`. Shorter runs:
 # make chaos CHAOS_ARGS="--cases 1500 --rate 15"; make soak SOAK_ARGS="--minutes 3".
