@@ -123,12 +123,7 @@ async def run(a: argparse.Namespace) -> int:
         verdicts = [
             stack.verify_clients(seen),
             checks.writes(stack.pg, stack.db, TITLE, creator.writes),
-            checks.rungs(
-                stack.pg,
-                stack.db,
-                TITLE,
-                sum(1 for w in creator.writes if w.case_id is not None),
-            ),
+            checks.rungs(stack.pg, stack.db, TITLE),
             stack.verify_processes(),
             stack.finish(),
         ]

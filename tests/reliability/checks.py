@@ -104,10 +104,12 @@ def writes(pg: PostgresServer, db: str, title: str, sent: list[Write]) -> Verdic
     return v
 
 
-def rungs(pg: PostgresServer, db: str, title: str, cases: int) -> Verdict:
-    """Every deadline row fired exactly once: one rung event per row, none without one."""
+def rungs(pg: PostgresServer, db: str, title: str) -> Verdict:
+    """Every case's deadline rows fired exactly once: one rung event per row, none
+    without one. Every case the run made counts, acknowledged to the client or not."""
     v = Verdict()
     scope = f"c.title LIKE '{title} %'"
+    cases = _one(pg, db, f"SELECT count(*) FROM cases c WHERE {scope}")
     status = _rows(
         pg,
         db,
@@ -225,7 +227,10 @@ def converged(
         problems.append(
             f"socket {sock.sid} ({sock.kind} {sock.key or ''}): {len(got)} events, "
             f"{len(want)} wanted, missing {len(missing)} {missing[:3]}, "
-            f"unexpected {len(extra)} {extra[:3]}, resyncs {s.resyncs[:2]}"
+            f"unexpected {len(extra)} {extra[:3]}, resyncs {s.resyncs[:2]}; "
+            f"last applied {s.last}, connects {s.connects}, closes {s.close_codes}, "
+            f"{'open on' if s.open else 'last on'} {s.addr}, "
+            f"subscribed {s.modes[-3:]}, last frame at {s.last_frame_t:.1f} (monotonic)"
         )
     return ok, problems
 

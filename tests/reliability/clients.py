@@ -47,11 +47,18 @@ class Seen:
     resyncs: list[tuple[int, int]] = field(default_factory=list)  # (since, new head)
     errors: list[str] = field(default_factory=list)
     close_codes: dict[int, int] = field(default_factory=dict)
+    addr: str = ""  # the hub of the current (or last) connection
+    open: bool = False
+    modes: list[str] = field(default_factory=list)  # each subscribed frame's mode, in order
+    last_frame_t: float = 0.0  # when any frame last arrived
 
 
 def _apply(seen: Seen, text: str | bytes, now: float) -> None:
     frame = orjson.loads(text)
     kind = frame.get("type")
+    seen.last_frame_t = now
+    if kind == "subscribed" and len(seen.modes) < 50:
+        seen.modes.append(f"{frame['mode']}@{frame['position']}")
     if kind == "event":
         pos = frame["position"]
         if seen.last is not None and pos <= seen.last:
@@ -94,6 +101,7 @@ async def _run_socket(spec: Socket, addrs: list[str], stop: asyncio.Event, seen:
                 if seen.last is not None:
                     sub["since"] = seen.last
                 seen.connects += 1
+                seen.addr, seen.open = addr, True
                 first = True
                 reader = asyncio.ensure_future(ws.recv())
                 stopping = asyncio.ensure_future(stop.wait())
@@ -115,6 +123,7 @@ async def _run_socket(spec: Socket, addrs: list[str], stop: asyncio.Event, seen:
                             _apply(seen, text, now)
                         reader = asyncio.ensure_future(ws.recv())
                 finally:
+                    seen.open = False
                     for fut in (reader, stopping):
                         fut.cancel()
                         with contextlib.suppress(BaseException):
