@@ -48,7 +48,7 @@ async def _seed(url: str) -> int:
     return admin
 
 
-def _wait(url: str, timeout_s: float = 30) -> None:
+def _wait(url: str, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
