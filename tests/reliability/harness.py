@@ -31,6 +31,7 @@ from tests.reliability.stack import (
 from tests.reliability.world import Reliable, build_world
 
 POLL_S = 1.0
+STABLE_S = 5.0  # no new case or event for this long: the hubs have finished
 
 
 def say(t0: float, what: str) -> None:
@@ -81,8 +82,9 @@ class Stack:
     ) -> tuple[float, dict[str, int]]:
         """Until no event lacks a position and no due deadline is pending (with
         `every_deadline`, no deadline at all: the drills' last rung is seconds away)."""
-        started = time.monotonic()
+        started = still_since = time.monotonic()
         left: dict[str, int] = {}
+        last_counts = ""
         while time.monotonic() < started + within_s:
             left = await asyncio.to_thread(checks.backlogs, self.pg, self.db)
             if every_deadline:
@@ -92,7 +94,16 @@ class Stack:
                     self.db,
                 )
                 left["deadlines_pending"] = int(pending.strip() or 0)
-            if not any(left.values()):
+            # A create the client gave up on may still be queued in a hub: wait until
+            # the numbers of cases and events stop moving too.
+            counts = await asyncio.to_thread(
+                self.pg.psql,
+                "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM case_events)",
+                self.db,
+            )
+            if counts != last_counts:
+                last_counts, still_since = counts, time.monotonic()
+            if not any(left.values()) and time.monotonic() - still_since >= STABLE_S:
                 break
             await asyncio.sleep(POLL_S)
         return time.monotonic() - started, left
