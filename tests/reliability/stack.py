@@ -23,7 +23,7 @@ from tests.servers import PostgresServer, _as_owner, _pg_bin, free_port, start_p
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "reliability-secret-0123456789-abcdef-xyz"
-START_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 180.0  # a hub restarted on a loaded 2-core machine took 40-60 s
 
 
 def restart_postgres(pg: PostgresServer, down_s: float) -> None:
