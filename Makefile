@@ -7,7 +7,7 @@ export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
 export HUB_HOST ?= 127.0.0.1
 export HUB_PORT ?= 8000
 
-.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-snapshots bench-timers fuzz clean
+.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-snapshots bench-timers fuzz fuzz-stateful chaos ws-fuzz soak clean
 
 all: test
 
@@ -48,6 +48,29 @@ screenshots: venv system-deps
 
 fuzz: venv
 	$(BIN)/python -m tests.fuzz.run --max-examples 200 --max-time 540
+
+# Every phase including the stateful one (links inferred from the schema); counts the
+# requests it made from the HAR it records and fails below 10,000.
+fuzz-stateful: venv
+	$(BIN)/python -m tests.fuzz.run --phases examples,coverage,fuzzing,stateful \
+		--max-examples 1000 --max-time 540 --workers 4 \
+		--har bench-results/fuzz-stateful.har --min-requests 10000
+
+# The reliability suite (docs/reliability.md): real PostgreSQL, Redis, hubs and workers on
+# 127.0.0.1, each run bounded and self-stopping; not part of `make test`. Shorter runs:
+# make chaos CHAOS_ARGS="--cases 1500 --rate 15"; make soak SOAK_ARGS="--minutes 3".
+CHAOS_ARGS ?= --cases 10000 --rate 25
+WS_FUZZ_ARGS ?= --frames 200000
+SOAK_ARGS ?= --minutes 30
+
+chaos: venv system-deps
+	$(BIN)/python -m tests.reliability.chaos $(CHAOS_ARGS)
+
+ws-fuzz: venv system-deps
+	$(BIN)/python -m tests.reliability.wsfuzz $(WS_FUZZ_ARGS)
+
+soak: venv system-deps
+	$(BIN)/python -m tests.reliability.soak $(SOAK_ARGS)
 
 bench-ingest: venv system-deps
 	$(BIN)/python -m tests.bench.ingest

@@ -1,10 +1,17 @@
 """Schemathesis against the hub's own OpenAPI spec, served by a real uvicorn process on a
-seeded SQLite database. `python -m tests.fuzz.run --max-examples N` (make fuzz runs long)."""
+seeded SQLite database. `python -m tests.fuzz.run --max-examples N` (make fuzz runs long).
+
+Schemathesis 4 runs its phases in order: examples, coverage, fuzzing, and stateful, where
+it chains operations along links it infers from the schema (a case `id` in `POST /cases`'s
+answer feeds `GET /cases/{case_id}`, `POST /cases/{case_id}/acknowledge`, ...) and from
+`Location` headers. `--har PATH` records every request it made, so a run can say how many
+it made (`--min-requests N` fails a run that made fewer)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -45,7 +52,7 @@ async def _seed(url: str) -> int:
     return admin
 
 
-def _wait(url: str, timeout_s: float = 30) -> None:
+def _wait(url: str, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -57,7 +64,25 @@ def _wait(url: str, timeout_s: float = 30) -> None:
     raise RuntimeError(f"hub did not come up at {url}")
 
 
-def fuzz(*, max_examples: int, max_time_s: int, workdir: Path) -> int:
+def requests_made(har: Path) -> tuple[int, dict[str, int]]:
+    """Requests in a HAR file: the total and per status class ("2xx", "4xx", ...)."""
+    entries = json.loads(har.read_text())["log"]["entries"]
+    classes: dict[str, int] = {}
+    for entry in entries:
+        key = f"{entry['response']['status'] // 100}xx"
+        classes[key] = classes.get(key, 0) + 1
+    return len(entries), classes
+
+
+def fuzz(
+    *,
+    max_examples: int,
+    max_time_s: int,
+    workdir: Path,
+    phases: str | None = None,
+    har: Path | None = None,
+    workers: int = 1,
+) -> int:
     url = f"sqlite+aiosqlite:///{workdir}/fuzz.db"
     upgrade(url)
     admin_id = asyncio.run(_seed(url))
@@ -113,8 +138,10 @@ def fuzz(*, max_examples: int, max_time_s: int, workdir: Path) -> int:
             "--seed",
             "20261123",
             "--workers",
-            "1",
+            str(workers),
             "--no-color",
+            *(["--phases", phases] if phases else []),
+            *(["--report", "har", "--report-har-path", str(har)] if har else []),
             # These end the sessions of the token every later request depends on:
             # logout, and a password change of the fuzzer's own account.
             "--exclude-path",
@@ -132,9 +159,27 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=20)
     parser.add_argument("--max-time", type=int, default=120)
+    parser.add_argument("--phases", help="e.g. examples,coverage,fuzzing,stateful (all)")
+    parser.add_argument("--workers", type=int, default=1, help="schemathesis workers")
+    parser.add_argument("--har", type=Path, help="record every request made here")
+    parser.add_argument("--min-requests", type=int, default=0, help="fail below this (needs --har)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hub-fuzz-") as tmp:
-        return fuzz(max_examples=args.max_examples, max_time_s=args.max_time, workdir=Path(tmp))
+        code = fuzz(
+            max_examples=args.max_examples,
+            max_time_s=args.max_time,
+            workdir=Path(tmp),
+            phases=args.phases,
+            har=args.har.resolve() if args.har else None,
+            workers=args.workers,
+        )
+    if args.har is not None:
+        total, classes = requests_made(args.har)
+        print(f"requests made: {total} {dict(sorted(classes.items()))} (HAR: {args.har})")
+        if total < args.min_requests:
+            print(f"FAILED: fewer than the {args.min_requests} requests asked for")
+            return code or 1
+    return code
 
 
 if __name__ == "__main__":
