@@ -17,9 +17,12 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from hub.deps import Hub
 from hub.realtime import service, views
+from hub.realtime.bus import MemoryBus
 from hub.realtime.frames import Frame
 from hub.realtime.redis_bus import RedisStreamsBus
+from hub.realtime.relay import Relay
 from hub.realtime.service import Realtime
+from hub.sla.engine import SlaEngine
 
 REFUSED = ConnectionRefusedError(111, "Connect call failed")
 
@@ -179,3 +182,21 @@ async def test_a_database_failing_during_authentication_closes_with_try_again_la
     ws = GoneSocket(hub, BAD_KEY, ClientDisconnected(), None)
     await views._serve(cast(WebSocket, ws))
     assert ws.closes == [1013]
+
+
+async def test_the_relay_and_the_sla_timers_stop_cleanly_after_their_task_died(
+    hub: Hub, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def dies() -> None:
+        raise REFUSED
+
+    relay = Relay(hub.db, MemoryBus(), hub.metrics, hub.clock)
+    engine = SlaEngine(hub)
+    relay._task = asyncio.create_task(dies())
+    engine._task = asyncio.create_task(dies())
+    await asyncio.wait([relay._task, engine._task])
+    caplog.set_level(logging.ERROR)
+    await relay.stop()  # neither raises: `hub worker` exits 0 on SIGTERM
+    await engine.stop()
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == ["the relay had failed", "the SLA timers had failed"]
