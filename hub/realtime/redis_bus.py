@@ -5,7 +5,6 @@ any gap from the database, so a blip in Redis loses nothing."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -81,25 +80,37 @@ class RedisStreamsBus:
                 self.healthy = False
                 await asyncio.sleep(RETRY_S)
                 continue
-            for _stream, entries in reply or []:
-                frames = []
-                for entry_id, fields in entries:
-                    last_id = entry_id.decode()
-                    frames.append(
-                        Frame(
-                            position=int(fields[b"p"]),
-                            case=orjson.loads(fields[b"c"]),
-                            text=fields[b"t"].decode(),
-                            committed_at=datetime.fromisoformat(fields[b"at"].decode()),
+            try:
+                for _stream, entries in reply or []:
+                    frames = []
+                    for entry_id, fields in entries:
+                        last_id = entry_id.decode()
+                        frames.append(
+                            Frame(
+                                position=int(fields[b"p"]),
+                                case=orjson.loads(fields[b"c"]),
+                                text=fields[b"t"].decode(),
+                                committed_at=datetime.fromisoformat(fields[b"at"].decode()),
+                            )
                         )
-                    )
-                if frames:
-                    await deliver(frames)
+                    if frames:
+                        await deliver(frames)
+            except Exception:
+                # The gateway reads the database to backfill a gap: when that fails (or an
+                # entry is unreadable) the consumer goes on; a dead one stopped live delivery
+                # for good. What was not fanned out is behind the gateway's position, so the
+                # next delivery backfills it from the database.
+                log.exception("delivering frames from the bus failed; continuing")
+                await asyncio.sleep(RETRY_S)
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("the bus consumer had failed")
         await self._client.aclose()
         await self._reader.aclose()

@@ -12,7 +12,6 @@ start (`publish_pending`), as is anything a failed publish left behind."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -110,8 +109,12 @@ class Relay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # logged, not re-raised: shutdown (and the exit code) is clean
+                log.exception("the relay had failed")
 
     async def _run(self) -> None:
         # Catch up (publish what is numbered but not published) on start, on every idle

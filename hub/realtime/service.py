@@ -73,9 +73,7 @@ class Realtime:
     async def stop(self) -> None:
         await self.gateway.shutdown()
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _end(task)
         if self.relay is not None:
             await self.relay.stop()
         await self.bus.stop()
@@ -138,23 +136,38 @@ class Realtime:
         return text
 
     async def _counters_loop(self) -> None:
+        """Runs for the life of the process: any error (a busy or restarting database,
+        a bug) is logged and the next round goes on; a task that died here stopped the
+        walls' counters and `hub_bus_lag_positions` for good, and made `stop` re-raise."""
         while True:
             await asyncio.sleep(COUNTERS_EVERY_S)
-            self.freeze_sockets()
-            dirty, self.gateway.dirty_regions = self.gateway.dirty_regions, set()
-            with contextlib.suppress(Busy):  # the loop must outlive a busy database
-                self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
-            if dirty:
-                try:
-                    # A region is dirty because events went out: its next ones are likely
-                    # near, and a counters push to 1,000 walls landing in the middle of an
-                    # event's way to them delayed it (broadcast p99 +5-10 ms).
-                    await self.gateway.between_events(COUNTERS_EVERY_S / 2)
-                    await self.push_counters(dirty)
-                except Busy:
-                    self.gateway.dirty_regions |= dirty  # pushed next time round
-                except Exception:
-                    log.exception("counters failed")
+            try:
+                await self._counters_round()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("wall counters round failed; retrying")
+
+    async def _counters_round(self) -> None:
+        self.freeze_sockets()
+        dirty, self.gateway.dirty_regions = self.gateway.dirty_regions, set()
+        try:
+            self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
+        except Busy:
+            pass  # the loop must outlive a busy database: the gauge is set next round
+        except Exception:
+            log.warning("bus lag not measured: the database failed", exc_info=True)
+        if dirty:
+            try:
+                # A region is dirty because events went out: its next ones are likely
+                # near, and a counters push to 1,000 walls landing in the middle of an
+                # event's way to them delayed it (broadcast p99 +5-10 ms).
+                await self.gateway.between_events(COUNTERS_EVERY_S / 2)
+                await self.push_counters(dirty)
+            except Busy:
+                self.gateway.dirty_regions |= dirty  # pushed next time round
+            except Exception:
+                log.exception("counters failed")
 
     def freeze_sockets(self) -> None:
         """Keep long-lived sockets out of the collector's full passes, as the process does
@@ -207,3 +220,15 @@ class Realtime:
                 expected is not None and valid[conn.user.user_id] != expected
             ):
                 self.gateway.close(conn, CloseCode.REVOKED, "session ended")
+
+
+async def _end(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it; one that had died of an exception is
+    logged, not re-raised, so that shutdown (and the process's exit code) is clean."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("background task %s had failed", task.get_name())

@@ -64,9 +64,12 @@ async def _serve(ws: WebSocket) -> None:
     if realtime is None or not origin_allowed(
         hub.settings, ws.headers.get("origin"), ws.headers.get("host")
     ):
-        await ws.close(code=CloseCode.POLICY)  # before accept: the handshake is refused
+        await _close(ws, CloseCode.POLICY)  # before accept: the handshake is refused
         return
-    await ws.accept()
+    try:
+        await ws.accept()
+    except (WebSocketDisconnect, OSError):  # the client left during the handshake
+        return
     try:
         async with asyncio.timeout(AUTH_TIMEOUT_S):  # not wait_for: see Relay._run
             raw = await ws.receive_text()
@@ -76,15 +79,19 @@ async def _serve(ws: WebSocket) -> None:
         async with realtime.admission:
             user = await authenticate_message(hub, _parse(raw))
     except TimeoutError:
-        await ws.close(code=CloseCode.AUTH_TIMEOUT, reason="no auth message")
+        await _close(ws, CloseCode.AUTH_TIMEOUT, "no auth message")
         return
     except Busy:  # not the credential's fault: the client must not log in again
-        await ws.close(code=CloseCode.TRY_AGAIN_LATER, reason="busy: try again shortly")
+        await _close(ws, CloseCode.TRY_AGAIN_LATER, "busy: try again shortly")
         return
     except (HubError, ValueError, KeyError):
-        await ws.close(code=CloseCode.AUTH_FAILED, reason="authentication failed")
+        await _close(ws, CloseCode.AUTH_FAILED, "authentication failed")
         return
     except WebSocketDisconnect:
+        return
+    except Exception:  # ours or the database's (a restart), not the credential's
+        log.warning("websocket authentication could not be checked", exc_info=True)
+        await _close(ws, CloseCode.TRY_AGAIN_LATER, "try again shortly")
         return
     conn = Connection(socket=ws, user=user, raw=raw_socket(ws.scope))
     gateway = realtime.gateway
@@ -117,8 +124,15 @@ async def _serve(ws: WebSocket) -> None:
     finally:
         gateway.unregister(conn)
         if close is not None:
-            with contextlib.suppress(Exception):
-                await ws.close(code=close[0], reason=close[1])
+            await _close(ws, *close)
+
+
+async def _close(ws: WebSocket, code: int, reason: str | None = None) -> None:
+    """Close, whether or not the client is still there: one that already left (it sent a
+    bad credential and disconnected at once) makes the close raise `ClientDisconnected`
+    or `WebSocketDisconnect`, which must not escape `/ws` as an unhandled error."""
+    with contextlib.suppress(Exception):
+        await ws.close(code=code, reason=reason)
 
 
 def _parse(text: str) -> Any:

@@ -85,8 +85,12 @@ class SlaEngine:
             self._scheduler = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # logged, not re-raised: shutdown (and the exit code) is clean
+                log.exception("the SLA timers had failed")
             self._task = None
         # Hand back unfired claims so the next worker need not wait out the lease.
         with contextlib.suppress(Exception):
