@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
 from hub.db import Database, background_work
+from hub.outage import is_outage
 from hub.sla.deadlines import Planned
 from hub.sla.service import DEADLINES, new_rows
 
@@ -131,9 +132,12 @@ class CaseWriter:
                     results += _insert(conn, batch)
                     if outbox is not None:
                         frames = outbox.number(conn)
-            except Exception:
-                # One at a time, unnumbered: a bad draft fails alone; the relay numbers.
-                results, frames = [self._alone_in_thread(draft) for draft in batch], None
+            except Exception as exc:
+                if is_outage(exc):  # every draft would fail alone too (see _write_async)
+                    results, frames = [exc] * len(batch), None
+                else:
+                    # One at a time, unnumbered: a bad draft fails alone; the relay numbers.
+                    results, frames = [self._alone_in_thread(d) for d in batch], None
             loop.call_soon_threadsafe(self._deliver, batch, results, outbox, frames)
             if self.db.writers_waiting:
                 break
@@ -148,7 +152,13 @@ class CaseWriter:
     async def _write_async(self, batch: list[Draft]) -> list[Result]:
         try:
             return list(await self._insert_async(batch))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # The database is unreachable: each draft alone would only fail again, one
+                # connection attempt after another — and a batch whose commit was cut off
+                # may have been stored, so writing its keyless drafts again could store
+                # them twice. Every request answers 503; a client retries with its key.
+                return [exc] * len(batch)
             return [await self._alone_async(draft) for draft in batch]
 
     async def _alone_async(self, draft: Draft) -> Result:
