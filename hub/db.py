@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.checkpoint import BACKSTOP_PAGES, WalCheckpointer
-from hub.errors import HubError
+from hub.errors import Unavailable
 
 AfterCommit = Callable[[], Awaitable[None]]
 T = TypeVar("T")
@@ -29,10 +29,9 @@ CLIENT_WAIT_S = 10.0
 _lane: ContextVar[str] = ContextVar("hub_db_lane", default="request")
 
 
-class Busy(HubError):
-    """Every client connection stayed in use for the whole bounded wait."""
+class Busy(Unavailable):
+    """Every client connection stayed in use for the whole bounded wait (503, Retry-After)."""
 
-    status_code = 503
     code = "busy"
 
 
@@ -148,12 +147,22 @@ class Database:
                 self._batch_engine, self._batch_thread, self._checkpointer = None, None, None
         else:
             self._batch_engine, self._batch_thread, self._checkpointer = None, None, None
+            # pool_pre_ping: a pooled connection that died with a server restart is found
+            # at checkout and replaced, instead of failing the request that drew it.
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, json_serializer=_json
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                json_serializer=_json,
+                pool_pre_ping=True,
             )
             self.write_engine = self.engine
             self.background_engine = create_async_engine(
-                url, pool_size=BACKGROUND_POOL, max_overflow=0, json_serializer=_json
+                url,
+                pool_size=BACKGROUND_POOL,
+                max_overflow=0,
+                json_serializer=_json,
+                pool_pre_ping=True,
             )
             client_slots = 2 * pool_size  # reads and writes share the client pool
         self._read = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -14,6 +15,10 @@ from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+
+from hub.outage import OUTAGE_TYPES, is_outage
+
+log = logging.getLogger(__name__)
 
 
 class HubError(Exception):
@@ -94,7 +99,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "body over the size limit"},
     422: {"model": InvalidOut, "description": "input that breaks the schema or names nothing"},
     429: {"model": ErrorOut, "description": "rate limited; see Retry-After"},
+    503: {"model": ErrorOut, "description": "database unavailable or busy; see Retry-After"},
 }
+
+
+class Unavailable(HubError):
+    """The database (or a pool of its connections) is unreachable for now: 503 with
+    Retry-After, never a 500."""
+
+    status_code = 503
+    code = "unavailable"
+    retry_after_s = 2
 
 
 class TooMany(HubError):
@@ -111,9 +126,30 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Forbidden):
         await _audit_denied(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    if isinstance(exc, TooMany):
+    if isinstance(exc, TooMany | Unavailable):
         headers = {"Retry-After": str(exc.retry_after_s)}
     return SafeJSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
+
+
+UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
+
+
+def unavailable_response(exc: BaseException) -> JSONResponse:
+    """The answer to a database outage (see hub/outage.py), logged as one line."""
+    log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc)[:300])
+    return _unavailable(Unavailable(UNAVAILABLE_MESSAGE))
+
+
+def _unavailable(exc: Unavailable) -> JSONResponse:
+    return SafeJSONResponse(
+        exc.body(), status_code=503, headers={"Retry-After": str(exc.retry_after_s)}
+    )
+
+
+async def _handle_database(_request: Request, exc: Exception) -> JSONResponse:
+    if not is_outage(exc):
+        raise exc  # a bug or bad data: CatchAll logs it and answers 500
+    return unavailable_response(exc)
 
 
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
@@ -244,6 +280,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HubError, _handle)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(RequestValidationError, _handle_invalid)
+    for kind in OUTAGE_TYPES:
+        app.add_exception_handler(kind, _handle_database)
 
 
 async def _audit_denied(request: Request, exc: Forbidden) -> None:

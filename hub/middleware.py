@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.errors import unavailable_response
+from hub.outage import is_outage
+
 log = logging.getLogger("hub.errors")
 
 
@@ -128,8 +131,11 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracked_send)
-        except Exception:
+        except Exception as exc:
             if started:
                 raise
+            if is_outage(exc):  # raised outside a route's handlers (a dependency, a middleware)
+                await unavailable_response(exc)(scope, receive, send)
+                return
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             await _send_json(send, 500, INTERNAL_ERROR)

@@ -42,6 +42,7 @@ def _as_owner(cmd: list[str]) -> list[str]:
 class PostgresServer:
     port: int
     root: Path
+    options: str = ""
 
     @property
     def admin_dsn(self) -> str:
@@ -72,6 +73,19 @@ class PostgresServer:
             text=True,
         )
         return out.stdout
+
+    def halt(self) -> None:
+        """Stop the server like a crash (its data kept): `resume` starts it again."""
+        subprocess.run(
+            _as_owner(
+                [_pg_bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"]
+            ),
+            capture_output=True,
+            check=True,
+        )
+
+    def resume(self) -> None:
+        _pg_start(self.root, self.port, self.options)
 
     def stop(self) -> None:
         subprocess.run(
@@ -109,8 +123,14 @@ def start_postgres(*, durable: bool = False) -> PostgresServer:
     )
     port = free_port()
     # fsync off: these servers hold throwaway test data; benchmarks ask for `durable`.
-    fsync = "" if durable else " -c fsync=off"
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1{fsync} -c max_connections=200"
+    options = "" if durable else " -c fsync=off"
+    _pg_start(root, port, options)
+    return PostgresServer(port=port, root=root, options=options)
+
+
+def _pg_start(root: Path, port: int, options: str) -> None:
+    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1{options} -c max_connections=200"
+    data = root / "data"
     subprocess.run(
         _as_owner(
             [_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"]
@@ -118,4 +138,3 @@ def start_postgres(*, durable: bool = False) -> PostgresServer:
         check=True,
         capture_output=True,
     )
-    return PostgresServer(port=port, root=root)

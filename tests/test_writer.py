@@ -112,3 +112,43 @@ async def test_the_writer_thread_lets_a_waiting_writer_in_between_batches(
     assert seen[0] < n  # ...while cases were still waiting
     report = await verify_chains(hub.db)
     assert report.ok and report.cases == n
+
+
+async def test_a_batch_cut_off_by_an_outage_is_not_written_again_one_by_one(
+    hub: Hub, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that failed because the database went away is failed as a whole (each
+    request answers 503): its commit may have gone through, and writing its drafts again
+    alone could store the keyless ones twice. A bad draft still fails alone."""
+    tries: list[int] = []
+    down = ConnectionRefusedError(111, "Connect call failed")
+
+    async def insert(_self: writer_module.CaseWriter, batch: list[Draft]) -> Any:
+        tries.append(len(batch))
+        raise down
+
+    monkeypatch.setattr(writer_module.CaseWriter, "_insert_async", insert)
+    now = hub.clock.now()
+    drafts = [
+        Draft(
+            Case(
+                title=f"断{i}",
+                grid_id=world.region[GRID],
+                community_id=1,
+                township_id=1,
+                county_id=1,
+                city_id=1,
+                source=Source.GRID_PATROL,
+                state=CaseState.REPORTED,
+                created_at=now,
+                updated_at=now,
+                created_by=world.user["admin"],
+            ),
+            [],
+            [],
+        )
+        for i in range(3)
+    ]
+    results = await hub.writer._write_async(drafts)
+    assert tries == [3]  # the batch once, no draft alone
+    assert results == [down] * 3

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection, Table, bindparam, insert, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Session, select
 
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
 from hub.db import Database, background_work
+from hub.outage import is_outage
 from hub.sla.deadlines import Planned
 from hub.sla.service import DEADLINES, new_rows
 
@@ -129,9 +132,12 @@ class CaseWriter:
                     results += _insert(conn, batch)
                     if outbox is not None:
                         frames = outbox.number(conn)
-            except Exception:
-                # One at a time, unnumbered: a bad draft fails alone; the relay numbers.
-                results, frames = [self._alone_in_thread(draft) for draft in batch], None
+            except Exception as exc:
+                if is_outage(exc):  # every draft would fail alone too (see _write_async)
+                    results, frames = [exc] * len(batch), None
+                else:
+                    # One at a time, unnumbered: a bad draft fails alone; the relay numbers.
+                    results, frames = [self._alone_in_thread(d) for d in batch], None
             loop.call_soon_threadsafe(self._deliver, batch, results, outbox, frames)
             if self.db.writers_waiting:
                 break
@@ -146,7 +152,13 @@ class CaseWriter:
     async def _write_async(self, batch: list[Draft]) -> list[Result]:
         try:
             return list(await self._insert_async(batch))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # The database is unreachable: each draft alone would only fail again, one
+                # connection attempt after another — and a batch whose commit was cut off
+                # may have been stored, so writing its keyless drafts again could store
+                # them twice. Every request answers 503; a client retries with its key.
+                return [exc] * len(batch)
             return [await self._alone_async(draft) for draft in batch]
 
     async def _alone_async(self, draft: Draft) -> Result:
@@ -200,22 +212,70 @@ def _insert(conn: Connection, batch: list[Draft]) -> list[tuple[Case, bool]]:
             fresh.append(i)
     ids = _next_ids(conn, len(fresh))
     case_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
-    deadline_rows: list[dict[str, Any]] = []
     for i, case_id in zip(fresh, ids, strict=True):
         draft = batch[i]
         draft.case.id = case_id
         seal(draft.case, draft.events)
         case_rows.append(_row(CASES, draft.case))
-        event_rows += [event_row(e) for e in draft.events]
-        deadline_rows += new_rows(case_id, draft.deadlines)
-        results[i] = (draft.case, True)
     if case_rows:
-        conn.execute(_INSERT_CASES, case_rows)
+        if conn.dialect.name == "postgresql":
+            fresh = _claim_keys(conn, batch, fresh, case_rows, results)
+        else:
+            # Every SQLite writer holds the write lock from BEGIN IMMEDIATE: the key
+            # lookups above cannot have raced another writer.
+            conn.execute(_INSERT_CASES, case_rows)
+    event_rows: list[dict[str, Any]] = []
+    deadline_rows: list[dict[str, Any]] = []
+    for i in fresh:
+        draft = batch[i]
+        assert draft.case.id is not None
+        event_rows += [event_row(e) for e in draft.events]
+        deadline_rows += new_rows(draft.case.id, draft.deadlines)
+        results[i] = (draft.case, True)
+    if event_rows:
         conn.execute(_INSERT_EVENTS, event_rows)
     if deadline_rows:
         conn.execute(_INSERT_DEADLINES, deadline_rows)
     return [r for r in results if r is not None]
+
+
+def _claim_keys(
+    conn: Connection,
+    batch: list[Draft],
+    fresh: list[int],
+    case_rows: list[dict[str, Any]],
+    results: list[tuple[Case, bool] | None],
+) -> list[int]:
+    """PostgreSQL: insert the cases, skipping any whose idempotency key another writer (a
+    hub process of its own) committed since the lookup — PostgreSQL waits for that writer
+    to end and then skips the row instead of failing the whole batch. A skipped draft is
+    answered with the winner's case, as a sequential retry is. Returns the drafts stored."""
+    conn.execute(_INSERT_CASES_PG, case_rows)
+    if not any(batch[i].case.idempotency_key is not None for i in fresh):
+        return fresh
+    wanted = [batch[i].case.id for i in fresh]
+    stored = set(conn.execute(_STORED_IDS, {"ids": wanted}).scalars())
+    kept: list[int] = []
+    winners: dict[int, Case] = {}  # id(skipped draft's case) -> the stored one
+    for i in fresh:
+        case = batch[i].case
+        if case.id in stored:
+            kept.append(i)
+            continue
+        assert case.idempotency_key is not None  # only a key's conflict skips a row
+        # Read committed: this statement sees the row the conflict waited for.
+        winner = _existing(conn, case.created_by, case.idempotency_key)
+        if winner is None:  # cannot happen: the row that conflicted has committed
+            raise RuntimeError(f"idempotency key {case.idempotency_key!r} skipped unseen")
+        winners[id(case)] = winner
+    # Drafts of this batch that shared a skipped draft's key were answered with its case.
+    for i, result in enumerate(results):
+        if result is not None and id(result[0]) in winners:
+            results[i] = (winners[id(result[0])], False)
+    for i in fresh:
+        if id(batch[i].case) in winners:
+            results[i] = (winners[id(batch[i].case)], False)
+    return kept
 
 
 def _existing(conn: Connection, created_by: int, key: str) -> Case | None:
@@ -253,6 +313,8 @@ def _column_names(table: Table) -> tuple[str, ...]:
 
 # Built once: a statement and its cache key cost more to build than to run, per batch.
 _INSERT_CASES = insert(CASES)
+_INSERT_CASES_PG = pg_insert(CASES).on_conflict_do_nothing(constraint="uq_case_idempotency")
+_STORED_IDS = sa_select(CASES.c.id).where(CASES.c.id.in_(bindparam("ids", expanding=True)))
 _INSERT_EVENTS = insert(EVENTS)
 _INSERT_DEADLINES = insert(DEADLINES)
 _TOP_CASE_ID = text("SELECT COALESCE(MAX(id), 0) FROM cases")
