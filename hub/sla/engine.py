@@ -35,6 +35,7 @@ from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import snapshot
 from hub.cases.writer import EVENTS, event_row
 from hub.deps import Hub
+from hub.outage import is_outage
 from hub.sla.actions import fire_rung
 from hub.sla.auditor import audit_open_cases
 from hub.sla.calendar import WorkCalendar
@@ -141,8 +142,11 @@ class SlaEngine:
                     # Wake a moment after the next rung is due, so that rungs due close
                     # together go in one batch rather than one by one.
                     delay = max(0.0, min(self.poll_s, ahead + COALESCE_S))
-            except Exception:
-                log.exception("SLA timer tick failed; retrying")
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("SLA timers wait for the database: %s", exc)
+                else:
+                    log.exception("SLA timer tick failed; retrying")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):  # not wait_for: see Relay._run
@@ -212,7 +216,12 @@ class SlaEngine:
     async def fire(self, token: str, ids: list[int]) -> Fired:
         try:
             return await self._fire(token, ids)
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # Not the rows' fault: leave them claimed; the claim lapses after its lease
+                # and they are fired then, by this worker or another (never marked failed).
+                log.warning("SLA batch of %d waits for the database: %s", len(ids), exc)
+                raise
             log.warning("SLA batch of %d failed; firing its rows alone", len(ids), exc_info=True)
             if len(ids) == 1:
                 await self._mark_failed(token, ids[0])
