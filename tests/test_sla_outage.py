@@ -4,14 +4,14 @@ failed; a rung that fails for its own reasons is marked failed so it cannot stal
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
-from hub.clock import FrozenClock
+from hub.clock import FrozenClock, as_utc
 from hub.deps import Hub
 from hub.sla.engine import Fired, SlaEngine
 from hub.sla.models import Deadline, DeadlineStatus
@@ -35,10 +35,10 @@ def api(client: httpx.AsyncClient, auth: Auth) -> Api:
     return Api(client, auth)
 
 
-async def _statuses(hub: Hub) -> list[DeadlineStatus]:
+async def _statuses(hub: Hub) -> list[str]:
     async with hub.db.read() as session:
         stmt = select(Deadline.status).order_by(col(Deadline.fire_at))
-        return list((await session.exec(stmt)).all())
+        return [str(s) for s in (await session.exec(stmt)).all()]
 
 
 def _lost_connection() -> OperationalError:
@@ -55,8 +55,7 @@ async def test_a_rung_that_met_a_database_outage_fires_once_it_is_back(
 ) -> None:
     engine = FlakyEngine(hub, worker_id="flaky")
     await api.create(title="占道经营", category_code="T01")
-    first_due = min(await _first_fire_at(hub))
-    clock.set(first_due + timedelta(seconds=1))
+    clock.set(await _first_fire_at(hub) + timedelta(seconds=1))
     engine.failure = _lost_connection()
     with pytest.raises(OperationalError):
         await engine.run_due()
@@ -74,15 +73,15 @@ async def test_a_rung_that_breaks_on_its_own_is_marked_failed(
 ) -> None:
     engine = FlakyEngine(hub, worker_id="flaky")
     await api.create(title="占道经营", category_code="T01")
-    clock.set(min(await _first_fire_at(hub)) + timedelta(seconds=1))
+    clock.set(await _first_fire_at(hub) + timedelta(seconds=1))
     engine.failure = ValueError("a ladder this code cannot read")
     done = await engine.run_due()
     assert done.failed >= 1 and done.fired == 0
     assert DeadlineStatus.FAILED in await _statuses(hub)
 
 
-async def _first_fire_at(hub: Hub) -> list[object]:
+async def _first_fire_at(hub: Hub) -> datetime:
     async with hub.db.read() as session:
-        rows = (await session.exec(select(Deadline.fire_at))).all()
+        rows = [as_utc(at) for at in (await session.exec(select(Deadline.fire_at))).all()]
     assert rows, "the case armed no deadline"
-    return list(rows)
+    return min(rows)
