@@ -22,6 +22,7 @@ from hub.cases.models import CaseEvent
 from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics
+from hub.outage import is_outage
 from hub.realtime.bus import Bus, BusUnavailable
 from hub.realtime.frames import (
     Frame,
@@ -145,8 +146,11 @@ class Relay:
                 log.warning("bus unavailable, events wait in the database: %s", exc)
                 catch_up = True
                 await asyncio.sleep(RETRY_S)
-            except Exception:
-                log.exception("relay step failed; retrying")
+            except Exception as exc:
+                if is_outage(exc):  # events wait in the database; no traceback per retry
+                    log.warning("relay waits for the database: %s", exc)
+                else:
+                    log.exception("relay step failed; retrying")
                 catch_up = True
                 await asyncio.sleep(RETRY_S)
 

@@ -13,6 +13,7 @@ from hub.auth.models import User
 from hub.clock import Clock
 from hub.db import Busy, Database, background_work
 from hub.metrics import Metrics
+from hub.outage import is_outage
 from hub.realtime.bus import Bus, make_bus
 from hub.realtime.counters import region_counters
 from hub.realtime.gateway import Connection, Gateway
@@ -155,8 +156,8 @@ class Realtime:
             self.metrics.bus_lag.set(max(0, await self._head() - self.gateway.last_seen))
         except Busy:
             pass  # the loop must outlive a busy database: the gauge is set next round
-        except Exception:
-            log.warning("bus lag not measured: the database failed", exc_info=True)
+        except Exception as exc:
+            log.warning("bus lag not measured: the database failed", exc_info=not is_outage(exc))
         if dirty:
             try:
                 # A region is dirty because events went out: its next ones are likely
@@ -166,8 +167,12 @@ class Realtime:
                 await self.push_counters(dirty)
             except Busy:
                 self.gateway.dirty_regions |= dirty  # pushed next time round
-            except Exception:
-                log.exception("counters failed")
+            except Exception as exc:
+                if is_outage(exc):
+                    self.gateway.dirty_regions |= dirty  # pushed once the database is back
+                    log.warning("counters wait for the database: %s", exc)
+                else:
+                    log.exception("counters failed")
 
     def freeze_sockets(self) -> None:
         """Keep long-lived sockets out of the collector's full passes, as the process does
