@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -163,10 +164,10 @@ _VIEW_FIELDS = tuple(f for f in CaseOut.model_fields if f not in ("allowed_actio
 VIEW_COLUMNS = (*_VIEW_FIELDS, "city_id")
 
 
-def case_view(case: Case | Row[Any], now: datetime) -> dict[str, Any]:
-    """A case's wire shape, from its row object or a plain row of the cases table."""
+def wire_fields(case: Case | Row[Any], names: Iterable[str], now: datetime) -> dict[str, Any]:
+    """The named fields of a case as they go on the wire (times in CST), and `overdue`."""
     data: dict[str, Any] = {}
-    for name in _VIEW_FIELDS:
+    for name in names:
         value = getattr(case, name)
         if isinstance(value, datetime):
             value = value.astimezone(SHANGHAI).isoformat()
@@ -174,5 +175,11 @@ def case_view(case: Case | Row[Any], now: datetime) -> dict[str, Any]:
             value = value.value
         data[name] = value
     data["overdue"] = is_overdue(case, now)
+    return data
+
+
+def case_view(case: Case | Row[Any], now: datetime) -> dict[str, Any]:
+    """A case's wire shape, from its row object or a plain row of the cases table."""
+    data = wire_fields(case, _VIEW_FIELDS, now)
     data["city_id"] = case.city_id  # routing key for city walls (not in the REST shape)
     return data

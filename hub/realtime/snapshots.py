@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from functools import cached_property
 from typing import Any
 
@@ -29,8 +28,8 @@ from hub.auth.scope import case_scope, region_clause
 from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
-from hub.cases.service import VIEW_COLUMNS, case_view, is_overdue
-from hub.clock import SHANGHAI, Clock
+from hub.cases.service import VIEW_COLUMNS, case_view, wire_fields
+from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics
 from hub.realtime.subscribe import Grant
@@ -74,16 +73,7 @@ Key = tuple[str, str | None, str]
 
 
 def summary_view(row: Row[Any], now: datetime) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for name in SUMMARY_FIELDS:
-        value = getattr(row, name)
-        if isinstance(value, datetime):
-            value = value.astimezone(SHANGHAI).isoformat()
-        elif isinstance(value, Enum):
-            value = value.value
-        data[name] = value
-    data["overdue"] = is_overdue(row, now)
-    return data
+    return wire_fields(row, SUMMARY_FIELDS, now)
 
 
 def scope_key(user: Principal) -> str:
