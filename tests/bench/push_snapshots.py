@@ -4,7 +4,7 @@ OPEN_CASES open cases, while cases keep being created through the API.
 Figures: the time from the first connect until every wall has its snapshot; create-to-
 screen at 10 city walls subscribed beforehand (the last of them to get the `created`
 frame), for the cases created during the storm against the same figure measured idle just
-before in the same run (the baseline, per /work/shared/PERFORMANCE.md); sockets dropped;
+before in the same run (the baseline, per shared/PERFORMANCE.md); sockets dropped;
 failed creates; errors in the hub's log (a timer, the relay, the pool). Fails (exit 1) when
 the work was wrong: a socket that failed or was closed, a create that failed, a case a
 watching wall did not get, an error logged by the hub.
