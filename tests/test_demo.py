@@ -26,7 +26,7 @@ from hub.cases.models import Case, CaseEvent
 from hub.cases.service import overdue_clause
 from hub.cases.timeline import fold, snapshot
 from hub.catalogue.models import CatalogueEntry
-from hub.clock import FrozenClock, SystemClock
+from hub.clock import FrozenClock
 from hub.config import Settings
 from hub.db import Database
 from hub.demo.city import SEED, build_city
@@ -49,9 +49,13 @@ from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
 from hub.sla.engine import SlaEngine
 from hub.sla.models import SLA_USER
+from tests.world import T0
 from workers.simulator import run_simulator, simulate
 
 DEMO_CASES = 120
+# Where the demo's history ends: a fixed instant, so what the SLA timers do while loading
+# (working hours, weekends, holidays) is the same whatever day the suite runs on.
+DEMO_NOW = T0
 # The states the brief asks the sample to show, each at least once.
 EVERY_STATE = set(CaseState)
 
@@ -70,7 +74,7 @@ class Loaded:
 @pytest.fixture(scope="module")
 async def demo_load(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    now = SystemClock().now()
+    now = DEMO_NOW
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         loaded = await load_demo(_settings(path), cases=DEMO_CASES, only_if_empty=False, now=now)
@@ -201,7 +205,7 @@ async def test_sample_cases_cover_the_lifecycle(session: AsyncSession) -> None:
     assert any(c.rework_count > 0 for c in cases)
     assert any(c.merged_into_id is not None for c in cases)
     assert {c.whistle_level for c in cases} >= {1, 2, 3}
-    now = SystemClock().now()
+    now = DEMO_NOW
     overdue = (await session.exec(select(func.count()).where(overdue_clause(now)))).one()
     assert overdue > 0
     created = [c.created_at for c in cases]
@@ -281,7 +285,7 @@ async def test_simulator_without_demo_data(tmp_path: Path) -> None:
 def test_every_planned_step_is_legal(seed: int, cases: int) -> None:
     """Each plan, walked through the state machine, is legal at every step and ends where
     it means to (a step the machine refuses raises IllegalTransition)."""
-    plans = plan_cases(build_city(), cases, SystemClock().now(), random.Random(seed))
+    plans = plan_cases(build_city(), cases, DEMO_NOW, random.Random(seed))
     assert [walk(p) for p in plans] == [p.target for p in plans]
 
 

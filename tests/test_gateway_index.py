@@ -16,7 +16,7 @@ import pytest
 
 from hub.auth.scope import case_visible
 from hub.auth.service import Principal
-from hub.clock import SystemClock
+from hub.clock import FrozenClock
 from hub.db import Database
 from hub.enums import Role
 from hub.metrics import Metrics
@@ -60,7 +60,7 @@ class FakeSocket:
 async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
     # Never queried: no test here leaves a gap to backfill from the database.
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
-    yield Gateway(db, Metrics(), SystemClock())
+    yield Gateway(db, Metrics(), FrozenClock(AT))
     await db.dispose()
 
 
