@@ -13,6 +13,7 @@ from hub.auth.scope import place_in_scope
 from hub.auth.service import Principal
 from hub.cases import schemas as s
 from hub.cases.context import Ctx
+from hub.cases.events import EventType as E
 from hub.cases.handlers import HANDLERS
 from hub.cases.machine import (
     Action,
@@ -107,7 +108,7 @@ async def _create(
     # Routing is pure and the reference data in memory: the case and its events are built
     # here, and the writer inserts them in a group commit (it gives the id and the chain).
     ctx = Ctx(hub, None, actor, case, now, before={}, ref=ref, pending=[])
-    ctx.record("created", {"source": data.source.value})
+    ctx.record(E.CREATED, {"source": data.source.value})
     if entry is not None:
         await route_case(ctx, Action.DISPATCH, automatic=True)
     stored, created = await hub.writer.submit(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.service import Principal
+from hub.cases.events import EventType
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import new_event
 from hub.deps import Hub
@@ -28,7 +29,7 @@ class Ctx:
     # existing case is tracked by the session, which writes its change and events.
     pending: list[CaseEvent] | None = None
 
-    def record(self, type: str, payload: dict[str, Any] | None = None) -> CaseEvent:
+    def record(self, type: EventType, payload: dict[str, Any] | None = None) -> CaseEvent:
         event, self.before = new_event(
             self.case,
             before=self.before,

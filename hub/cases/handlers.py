@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from hub.attachments.models import Attachment
 from hub.cases import schemas as s
 from hub.cases.context import Ctx
+from hub.cases.events import EventType as E
 from hub.cases.machine import OPEN_STATES, Action, next_state
 from hub.cases.models import Case
 from hub.cases.routing_step import route_case
@@ -41,7 +42,7 @@ async def _classify(ctx: Ctx, body: s.Versioned) -> None:
     if entry is None:
         raise Unprocessable("category_code", f"unknown category {body.category_code!r}")
     ctx.case.category_code, ctx.case.catalogue_entry_id = entry.code, entry.id
-    ctx.record("classified", {"category_code": entry.code, "entry_version": entry.version})
+    ctx.record(E.CLASSIFIED, {"category_code": entry.code, "entry_version": entry.version})
     await route_case(ctx, Action.DISPATCH, automatic=True)
 
 
@@ -97,14 +98,14 @@ async def _acknowledge(ctx: Ctx, body: s.Versioned) -> None:
     if ctx.case.assigned_staff_id is None and ctx.actor.staff_id is not None:
         ctx.case.assigned_staff_id = ctx.actor.staff_id
     ctx.case.acknowledged_at = ctx.now
-    ctx.record("acknowledged", {"note": body.note})
+    ctx.record(E.ACKNOWLEDGED, {"note": body.note})
 
 
 async def _check_in(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.CheckIn)
     _move(ctx, Action.CHECK_IN)
     ctx.case.checked_in_at = ctx.now
-    ctx.record("checked_in", {"lat": body.lat, "lon": body.lon, "note": body.note})
+    ctx.record(E.CHECKED_IN, {"lat": body.lat, "lon": body.lon, "note": body.note})
 
 
 async def _resolve(ctx: Ctx, body: s.Versioned) -> None:
@@ -116,7 +117,7 @@ async def _resolve(ctx: Ctx, body: s.Versioned) -> None:
     payload: dict[str, Any] = {"note": body.note}
     if photos:
         payload["attachments"] = photos
-    ctx.record("resolved", payload)
+    ctx.record(E.RESOLVED, payload)
 
 
 async def _photos(ctx: Ctx, ids: list[int]) -> list[dict[str, Any]]:
@@ -139,7 +140,7 @@ async def _verify(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Note)
     _move(ctx, Action.VERIFY)
     ctx.case.verified_at = ctx.now
-    ctx.record("verified", {"note": body.note})
+    ctx.record(E.VERIFIED, {"note": body.note})
 
 
 async def _reject(ctx: Ctx, body: s.Versioned) -> None:
@@ -154,7 +155,7 @@ async def _reject(ctx: Ctx, body: s.Versioned) -> None:
     ctx.case.clock_started_at = ctx.case.resolve_started_at = ctx.now
     set_due(ctx.case, [Step.CHECKIN, Step.RESOLVE], ctx.ref.calendar)
     ctx.record(
-        "rejected",
+        E.REJECTED,
         {
             "reason": body.reason,
             "rework": ctx.case.rework_count,
@@ -167,7 +168,7 @@ async def _close(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Note)
     _move(ctx, Action.CLOSE)
     ctx.case.closed_at = ctx.now
-    ctx.record("closed", {"note": body.note})
+    ctx.record(E.CLOSED, {"note": body.note})
 
 
 async def _return(ctx: Ctx, body: s.Versioned) -> None:
@@ -177,7 +178,7 @@ async def _return(ctx: Ctx, body: s.Versioned) -> None:
     payload: dict[str, Any] = {"reason": body.reason, "department_id": ctx.case.department_id}
     _clear_assignment(ctx.case)
     payload["deadlines"] = effect_payload(ctx.case, clocks, running_clocks(ctx.case), late)
-    ctx.record("returned", payload)
+    ctx.record(E.RETURNED, payload)
 
 
 async def _reopen(ctx: Ctx, body: s.Versioned) -> None:
@@ -193,7 +194,7 @@ async def _reopen(ctx: Ctx, body: s.Versioned) -> None:
         for step in ASSESSED:
             setattr(ctx.case, ORIGINAL_FIELD[step], None)
     ctx.record(
-        "reopened",
+        E.REOPENED,
         {"reason": body.reason, "deadlines": {"originals_renewed": renewed, "late_s": late}},
     )
     await route_case(ctx, Action.DISPATCH, automatic=True)
@@ -216,13 +217,13 @@ async def _merge(ctx: Ctx, body: s.Versioned) -> None:
     ctx.case.merged_into_id = target.id
     _clear_assignment(ctx.case)
     deadlines = effect_payload(ctx.case, clocks, running_clocks(ctx.case), late)
-    ctx.record("merged", {"into_case_id": target.id, "deadlines": deadlines})
+    ctx.record(E.MERGED, {"into_case_id": target.id, "deadlines": deadlines})
     target_ctx = Ctx(ctx.hub, ctx.session, ctx.actor, target, ctx.now, snapshot(target), ctx.ref)
     # The merged report's lateness goes with it: the target is assessed by the earlier
     # of the two cases' original due times.
     taken = earliest_originals(target, ctx.case)
     target_ctx.record(
-        "merged_from",
+        E.MERGED_FROM,
         {
             "case_id": ctx.case.id,
             "title": ctx.case.title,
@@ -236,7 +237,7 @@ async def _cancel(ctx: Ctx, body: s.Versioned) -> None:
     late = lateness_s(ctx.case, ctx.now)
     _move(ctx, Action.CANCEL)
     _clear_assignment(ctx.case)
-    ctx.record("cancelled", {"reason": body.reason, "deadlines": {"late_s": late}})
+    ctx.record(E.CANCELLED, {"reason": body.reason, "deadlines": {"late_s": late}})
 
 
 async def _evaluate(ctx: Ctx, body: s.Versioned) -> None:
@@ -244,7 +245,7 @@ async def _evaluate(ctx: Ctx, body: s.Versioned) -> None:
     _move(ctx, Action.EVALUATE)
     ctx.case.township_score = body.township_score
     ctx.case.resident_satisfaction = body.resident_satisfaction
-    ctx.record("evaluated", body.model_dump(mode="json", exclude={"version"}))
+    ctx.record(E.EVALUATED, body.model_dump(mode="json", exclude={"version"}))
 
 
 def _clear_assignment(case: Case) -> None:

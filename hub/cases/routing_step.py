@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hub.cases.events import EventType as E
 from hub.cases.machine import Action, CaseState, next_state
 from hub.dispatch.routing import AccessRuleViolation, Decision, Undecided, route
 from hub.dispatch.service import entry_rule, place_of
@@ -18,10 +19,10 @@ if TYPE_CHECKING:
     from hub.cases.context import Ctx
 
 EVENT_OF_ACTION = {
-    Action.DISPATCH: "dispatched",
-    Action.TRANSFER: "transferred",
-    Action.ESCALATE: "escalated",
-    Action.CONFIRM_WHISTLE: "whistle_confirmed",
+    Action.DISPATCH: E.DISPATCHED,
+    Action.TRANSFER: E.TRANSFERRED,
+    Action.ESCALATE: E.ESCALATED,
+    Action.CONFIRM_WHISTLE: E.WHISTLE_CONFIRMED,
 }
 
 
@@ -94,6 +95,6 @@ async def route_case(
     }
     event = EVENT_OF_ACTION[action]
     if case.state is CaseState.AWAITING_CONFIRMATION:
-        event = "whistle_awaiting_confirmation"
+        event = E.WHISTLE_AWAITING_CONFIRMATION
     ctx.record(event, payload)
     return decision

@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from hub.audit.chain import GENESIS, canonical, link_hash
+from hub.cases.events import EventType, checked
 from hub.cases.models import Case, CaseEvent
 
 # Fields that are bookkeeping of the request, not of the case's story.
@@ -59,7 +60,7 @@ def new_event(
     case: Case,
     *,
     before: dict[str, Any],
-    type: str,
+    type: EventType,
     actor_id: int | None,
     actor: str,
     at: datetime,
@@ -71,6 +72,8 @@ def new_event(
     yet, left for `seal`. Returns the event and the case's snapshot after it. The event's
     seq equals the new version. A `detached` event is never added to a session (it is
     inserted as a plain row), so it is built without the ORM's bookkeeping (6x faster)."""
+    payload = payload or {}
+    checked(type, payload)  # a type or payload outside the catalogue is a bug: refuse it
     case.version = (before.get("version") or 0) + 1 if before else 1
     case.updated_at = at
     after = snapshot(case)
@@ -82,7 +85,7 @@ def new_event(
         actor_id=actor_id,
         actor=actor,
         at=at,
-        payload=payload or {},
+        payload=payload,
         changes=diff(before, after),
         prev_hash="",
         hash="",

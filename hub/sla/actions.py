@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.cases.context import Ctx
+from hub.cases.events import EventType as E
 from hub.cases.machine import WITH_DEPARTMENT, Action
 from hub.cases.routing_step import route_case
 from hub.enums import TIER_OF_WHISTLE_LEVEL, SlaStatus, Supervision
@@ -22,9 +23,9 @@ _RANK = {SlaStatus.OK: 0, SlaStatus.WARNING: 1, SlaStatus.BREACHED: 2}
 _MARKS = {A.MARK_YELLOW: SlaStatus.WARNING, A.MARK_RED: SlaStatus.BREACHED}
 _SUPERVISION = {A.SUPERVISE_COUNTY: Supervision.COUNTY, A.SUPERVISE_CITY: Supervision.CITY}
 EVENT_OF_KIND = {
-    RungKind.WARNING: "sla_warning",
-    RungKind.BREACH: "sla_breach",
-    RungKind.OVERDUE: "sla_overdue",
+    RungKind.WARNING: E.SLA_WARNING,
+    RungKind.BREACH: E.SLA_BREACH,
+    RungKind.OVERDUE: E.SLA_OVERDUE,
 }
 
 
@@ -48,7 +49,7 @@ async def fire_rung(ctx: Ctx, row: Deadline, rung: Rung) -> None:
         if action in _MARKS:
             continue
         detail = await _EFFECTS[action](ctx, action)
-        ctx.record("sla_escalation", {**base, "action": action.value, **detail})
+        ctx.record(E.SLA_ESCALATION, {**base, "action": action.value, **detail})
 
 
 def reach(ctx: Ctx, start: Rank) -> dict[str, Any]:

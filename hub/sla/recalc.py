@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from hub.auth.service import Principal
 from hub.cases.context import Ctx
+from hub.cases.events import EventType as E
 from hub.cases.models import Case
 from hub.cases.timeline import snapshot
 from hub.deps import Hub
@@ -67,7 +68,7 @@ async def recalculate(hub: Hub, actor: Principal, *, reason: str) -> int:
                 if snapshot(case) == before:
                     continue
                 ctx = Ctx(hub, session, actor, case, now, before, ref)
-                ctx.record("deadlines_recalculated", {"reason": reason})
+                ctx.record(E.DEADLINES_RECALCULATED, {"reason": reason})
                 await sync_deadlines(session, case, ref.calendar)
                 moved += 1
         if len(cases) < PAGE:
