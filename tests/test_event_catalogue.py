@@ -49,7 +49,17 @@ def test_a_type_or_payload_outside_the_catalogue_is_refused(
 
 
 def test_the_timeline_refuses_to_build_an_unknown_event() -> None:
-    case = Case(title="t", created_at=AT, updated_at=AT)
+    case = Case(
+        title="t",
+        created_at=AT,
+        updated_at=AT,
+        grid_id=1,
+        community_id=1,
+        township_id=1,
+        county_id=1,
+        city_id=1,
+        created_by=1,
+    )
     with pytest.raises(UnknownEvent):
         new_event(
             case,
