@@ -1,5 +1,8 @@
-"""The only code that changes cases. Each action writes the change and its event in one
-transaction; anything outside the database happens after commit."""
+"""The case actions of the API (creation and the state machine's actions). Every change to
+a case, these and the SLA engine's rungs and recalculations alike, runs in a unit of work
+(`cases/unit.py`): the change, its events through the one event insert and its deadline
+rows commit together; publishing is woken after commit. Creation is the same shape with
+group commit (`cases/writer.py`)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from hub.cases.machine import (
 from hub.cases.models import Case, new_case
 from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
-from hub.cases.timeline import snapshot
+from hub.cases.unit import unit_of_work
 from hub.clock import perf_counter
 from hub.deps import Hub
 from hub.errors import Conflict, Forbidden, Unprocessable
@@ -107,13 +110,11 @@ async def _create(
     )
     # Routing is pure and the reference data in memory: the case and its events are built
     # here, and the writer inserts them in a group commit (it gives the id and the chain).
-    ctx = Ctx(hub, None, actor, case, now, before={}, ref=ref, pending=[])
+    ctx = Ctx(None, actor, case, now, before={}, ref=ref, pending=[])
     ctx.record(E.CREATED, {"source": data.source.value})
     if entry is not None:
         await route_case(ctx, Action.DISPATCH, automatic=True)
-    stored, created = await hub.writer.submit(
-        case, ctx.pending or [], planned_for(case, ref.calendar)
-    )
+    stored, created = await hub.writer.submit(case, ctx.pending, planned_for(case, ref.calendar))
     if not created:
         return _same_request(stored, data), False
     hub.metrics.cases_created.labels(tier=str(stored.tier or "unrouted")).inc()
@@ -126,7 +127,8 @@ async def perform(
 ) -> Case:
     started = perf_counter()
     ref = await hub.reference.get()
-    async with hub.db.transaction() as session:
+    async with unit_of_work(hub.db, hub.committed) as unit:
+        session = unit.session
         case = await lock_case(session, case_id, actor)
         if body.version != case.version:
             raise Conflict(
@@ -135,7 +137,7 @@ async def perform(
                 version=case.version,
                 allowed_actions=[a.value for a in _allowed(case)],
             )
-        ctx = Ctx(hub, session, actor, case, hub.clock.now(), before=snapshot(case), ref=ref)
+        ctx = unit.ctx(actor, case, hub.clock.now(), ref)
         try:
             await HANDLERS[action](ctx, body)
         except IllegalTransition as exc:
@@ -147,7 +149,6 @@ async def perform(
             ) from exc
         # The deadline rows follow the case's clocks in the same transaction.
         await sync_deadlines(session, case, ref.calendar)
-    hub.committed()
     if case.state is CaseState.CLOSED and action is Action.CLOSE:
         hub.metrics.cases_closed.labels(tier=str(case.tier or "unrouted")).inc()
     hub.metrics.action_seconds.labels(action=action.value).observe(perf_counter() - started)

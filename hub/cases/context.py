@@ -12,22 +12,20 @@ from hub.auth.service import Principal
 from hub.cases.events import EventType
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import new_event
-from hub.deps import Hub
 from hub.dispatch.reference import Reference
 
 
 @dataclass
 class Ctx:
-    hub: Hub
     session: AsyncSession | None  # None while a new case is built for the writer
     actor: Principal
     case: Case
     now: datetime
     before: dict[str, Any]
     ref: Reference
-    # A new case collects its events here and is written with them in one go; an
-    # existing case is tracked by the session, which writes its change and events.
-    pending: list[CaseEvent] | None = None
+    # The events of the unit of work (or of a new case's draft for the writer): they are
+    # inserted together, as plain rows, by `unit.write_events` before commit.
+    pending: list[CaseEvent]
 
     def record(self, type: EventType, payload: dict[str, Any] | None = None) -> CaseEvent:
         event, self.before = new_event(
@@ -38,12 +36,8 @@ class Ctx:
             actor=self.actor.actor,
             at=self.now,
             payload=payload,
-            detached=self.pending is not None,
         )
-        if self.pending is not None:
-            self.pending.append(event)
-        else:
-            assert self.session is not None
-            self.session.add(self.case)
-            self.session.add(event)
+        self.pending.append(event)
+        if self.session is not None:
+            self.session.add(self.case)  # a stored case: the session writes its change
         return event

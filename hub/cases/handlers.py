@@ -218,7 +218,9 @@ async def _merge(ctx: Ctx, body: s.Versioned) -> None:
     _clear_assignment(ctx.case)
     deadlines = effect_payload(ctx.case, clocks, running_clocks(ctx.case), late)
     ctx.record(E.MERGED, {"into_case_id": target.id, "deadlines": deadlines})
-    target_ctx = Ctx(ctx.hub, ctx.session, ctx.actor, target, ctx.now, snapshot(target), ctx.ref)
+    target_ctx = Ctx(
+        ctx.session, ctx.actor, target, ctx.now, snapshot(target), ctx.ref, ctx.pending
+    )
     # The merged report's lateness goes with it: the target is assessed by the earlier
     # of the two cases' original due times.
     taken = earliest_originals(target, ctx.case)

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import seal
+from hub.cases.unit import write_events
 from hub.db import Database, background_work
 from hub.outage import is_outage
 from hub.sla.deadlines import Planned
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_BATCH = 100
 CASES: Table = Case.__table__  # type: ignore[attr-defined]
-EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]
 Result = tuple[Case, bool] | BaseException
 
 
@@ -224,16 +224,15 @@ def _insert(conn: Connection, batch: list[Draft]) -> list[tuple[Case, bool]]:
             # Every SQLite writer holds the write lock from BEGIN IMMEDIATE: the key
             # lookups above cannot have raced another writer.
             conn.execute(_INSERT_CASES, case_rows)
-    event_rows: list[dict[str, Any]] = []
+    events: list[CaseEvent] = []
     deadline_rows: list[dict[str, Any]] = []
     for i in fresh:
         draft = batch[i]
         assert draft.case.id is not None
-        event_rows += [event_row(e) for e in draft.events]
+        events += draft.events
         deadline_rows += new_rows(draft.case.id, draft.deadlines)
         results[i] = (draft.case, True)
-    if event_rows:
-        conn.execute(_INSERT_EVENTS, event_rows)
+    write_events(conn, events)
     if deadline_rows:
         conn.execute(_INSERT_DEADLINES, deadline_rows)
     return [r for r in results if r is not None]
@@ -295,10 +294,6 @@ def _next_ids(conn: Connection, n: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def event_row(event: CaseEvent) -> dict[str, Any]:
-    return _row(EVENTS, event)
-
-
 def _row(table: Table, obj: object) -> dict[str, Any]:
     values = {name: getattr(obj, name) for name in _column_names(table)}
     if values.get("id") is None:
@@ -315,7 +310,6 @@ def _column_names(table: Table) -> tuple[str, ...]:
 _INSERT_CASES = insert(CASES)
 _INSERT_CASES_PG = pg_insert(CASES).on_conflict_do_nothing(constraint="uq_case_idempotency")
 _STORED_IDS = sa_select(CASES.c.id).where(CASES.c.id.in_(bindparam("ids", expanding=True)))
-_INSERT_EVENTS = insert(EVENTS)
 _INSERT_DEADLINES = insert(DEADLINES)
 _TOP_CASE_ID = text("SELECT COALESCE(MAX(id), 0) FROM cases")
 _NEXT_CASE_IDS = text(

@@ -24,16 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, func, insert, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.auth.models import User
 from hub.auth.service import Principal
-from hub.cases.context import Ctx
-from hub.cases.models import Case, CaseEvent
-from hub.cases.timeline import snapshot
-from hub.cases.writer import EVENTS, event_row
+from hub.cases.models import Case
+from hub.cases.unit import unit_of_work
 from hub.deps import Hub
 from hub.outage import is_outage
 from hub.sla.actions import fire_rung
@@ -243,8 +241,8 @@ class SlaEngine:
         principal = await self.principal()
         result = Fired()
         done: list[tuple[Deadline, Rung, float]] = []
-        events: list[CaseEvent] = []
-        async with hub.db.transaction() as session:
+        async with unit_of_work(hub.db, hub.committed) as unit:
+            session = unit.session
             if token is None:
                 stmt = self._due().order_by(col(Deadline.fire_at)).limit(self.batch)
             else:
@@ -280,7 +278,7 @@ class SlaEngine:
                     result.skipped += 1
                     stale.add(row.case_id)
                     continue
-                ctx = Ctx(hub, session, principal, case, now, snapshot(case), ref, events)
+                ctx = unit.ctx(principal, case, now, ref)
                 rung = ladder.rungs[row.rung]
                 clocks = clock_inputs(case)
                 await fire_rung(ctx, row, rung)
@@ -290,17 +288,11 @@ class SlaEngine:
                 session.add(row)
                 done.append((row, rung, (now - row.fire_at).total_seconds()))
                 result.fired += 1
-            if events:
-                # One multi-row insert: the ORM sent one INSERT per event here.
-                conn = await session.connection()
-                await conn.execute(insert(EVENTS), [event_row(e) for e in events])
             if moved or stale:
                 # The rows follow the cases' clocks. Most rungs only mark their case (the
                 # fired row is already marked): re-planning every case cost a fifth.
                 again = [cases[i] for i in sorted(moved | stale)]
                 await sync_cases(session, again, ref.calendar)
-        if hub.realtime is not None:
-            hub.realtime.poke()  # not hub.committed(): that would wake these timers again
         if self.on_fired is not None and done:
             self.on_fired([row for row, _, _ in done])
         m = hub.metrics

@@ -9,10 +9,10 @@ from sqlalchemy import delete
 from sqlmodel import col
 
 from hub.auth.service import Principal
-from hub.cases.context import Ctx
 from hub.cases.events import EventType as E
 from hub.cases.models import Case
 from hub.cases.timeline import snapshot
+from hub.cases.unit import unit_of_work
 from hub.deps import Hub
 from hub.dispatch.reference import bump
 from hub.sla.deadlines import DUE_FIELD, RUNNING_IN
@@ -57,17 +57,17 @@ async def recalculate(hub: Hub, actor: Principal, *, reason: str) -> int:
     moved = 0
     after = 0
     while True:
-        async with hub.db.transaction() as session:
+        async with unit_of_work(hub.db, hub.committed) as unit:
+            session = unit.session
             stmt = clocked_open_cases(after, PAGE).with_for_update()
             cases = list((await session.exec(stmt)).all())
             now = hub.clock.now()
             for case in cases:
-                before = snapshot(case)
+                ctx = unit.ctx(actor, case, now, ref)
                 # Only deadlines still ahead move; one already passed has had its say.
                 set_due(case, _ahead(case, now), ref.calendar, recount=True)
-                if snapshot(case) == before:
+                if snapshot(case) == ctx.before:
                     continue
-                ctx = Ctx(hub, session, actor, case, now, before, ref)
                 ctx.record(E.DEADLINES_RECALCULATED, {"reason": reason})
                 await sync_deadlines(session, case, ref.calendar)
                 moved += 1
