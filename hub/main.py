@@ -27,6 +27,7 @@ from hub.deps import Hub, HubDep
 from hub.inputs import refuse_bad_input
 from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
+from hub.outbox.runner import ConsumerRunner, default_consumers
 from hub.realtime.service import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.realtime.wire import RawSendTap, quiet_client_utf8_errors
@@ -61,10 +62,13 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
             )
             await the_hub.realtime.start()
         timers = the_hub.sla is None and settings.sla_in_process
+        # The consumers of committed events run where the timers do (a worker, or here).
+        consumers = ConsumerRunner(the_hub.db, the_hub.clock, default_consumers())
         if timers:
             the_hub.sla = SlaEngine(the_hub)
             with background_work():  # the timers never queue behind client reads
                 await the_hub.sla.start()
+                consumers.start()
         # Everything allocated so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stall every socket for a few 100 ms.
         gc.freeze()
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         try:
             yield
         finally:
+            await consumers.stop()
             if timers and the_hub.sla is not None:
                 await the_hub.sla.stop()
                 the_hub.sla = None

@@ -7,6 +7,7 @@ from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
 from hub.dispatch.models import ReferenceVersion
 from hub.org.models import Department, Post, Staff
+from hub.outbox.models import ConsumerPosition
 from hub.realtime.models import StreamState
 from hub.regions.models import Region
 from hub.sla.models import CalendarDay, Deadline
@@ -19,6 +20,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CatalogueEntry",
+    "ConsumerPosition",
     "Deadline",
     "Department",
     "Post",

@@ -15,6 +15,7 @@ from hub import logs
 from hub.config import Settings
 from hub.db import Database, background_work
 from hub.deps import Hub
+from hub.outbox.runner import ConsumerRunner, default_consumers
 from hub.realtime.service import Realtime
 from hub.sla.engine import SlaEngine
 
@@ -33,6 +34,7 @@ async def run_worker(
     hub.realtime = Realtime(hub.db, hub.metrics, settings.bus_url, clock=hub.clock)
     await hub.realtime.start()
     engine = hub.sla = SlaEngine(hub, worker_id=worker_id)
+    consumers = ConsumerRunner(hub.db, hub.clock, default_consumers())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -40,6 +42,7 @@ async def run_worker(
     try:
         with background_work():
             await engine.start()
+            consumers.start()
         gc.freeze()  # as `hub serve` does: long-lived objects out of the full collections
         if settings.log_format == "json":
             log.info("hub worker %s: timers running", engine.worker_id)
@@ -49,6 +52,7 @@ async def run_worker(
     finally:
         with contextlib.suppress(Exception):
             await engine.stop()
+        await consumers.stop()
         await hub.realtime.stop()
         await hub.aclose()
     print(f"hub worker {engine.worker_id}: stopped", flush=True)
