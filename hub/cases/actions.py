@@ -29,8 +29,8 @@ from hub.cases.routing_step import route_case
 from hub.cases.service import lock_case
 from hub.cases.unit import unit_of_work
 from hub.clock import perf_counter
-from hub.deps import Hub
 from hub.errors import Conflict, Forbidden, Unprocessable
+from hub.ports import Services
 from hub.sla.service import planned_for, sync_deadlines
 
 
@@ -52,7 +52,7 @@ def _same_request(case: Case, data: s.CaseCreate) -> Case:
 
 
 async def create_case(
-    hub: Hub, actor: Principal, data: s.CaseCreate, *, idempotency_key: str | None = None
+    hub: Services, actor: Principal, data: s.CaseCreate, *, idempotency_key: str | None = None
 ) -> tuple[Case, bool]:
     """Returns the case and whether it was created now (False: an idempotent retry)."""
     try:
@@ -69,7 +69,7 @@ async def create_case(
 
 
 async def _create(
-    hub: Hub, actor: Principal, data: s.CaseCreate, key: str | None
+    hub: Services, actor: Principal, data: s.CaseCreate, key: str | None
 ) -> tuple[Case, bool]:
     started = perf_counter()
     # Everything the case needs is looked up before the write transaction starts, so the
@@ -123,7 +123,7 @@ async def _create(
 
 
 async def perform(
-    hub: Hub, actor: Principal, case_id: int, action: Action, body: s.Versioned
+    hub: Services, actor: Principal, case_id: int, action: Action, body: s.Versioned
 ) -> Case:
     started = perf_counter()
     ref = await hub.reference.get()

@@ -20,9 +20,9 @@ from hub.clock import FrozenClock
 from hub.demo.actors import Cast
 from hub.demo.bodies import body_for
 from hub.demo.scenarios import CasePlan
-from hub.deps import Hub
 from hub.enums import Source
 from hub.errors import HubError
+from hub.ports import Services
 from hub.sla.engine import SlaEngine
 
 _CREATE = -1  # the step number of a case's creation in the schedule
@@ -41,7 +41,7 @@ class RunReport:
 
 @dataclass
 class _Run:
-    hub: Hub
+    hub: Services
     clock: FrozenClock
     cast: Cast
     rng: random.Random
@@ -120,7 +120,7 @@ class _Run:
 
 
 async def run_plans(
-    hub: Hub,
+    hub: Services,
     clock: FrozenClock,
     cast: Cast,
     plans: list[CasePlan],

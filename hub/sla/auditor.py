@@ -4,13 +4,13 @@ missing — an escalation that never fires is the failure users fear most."""
 
 from __future__ import annotations
 
-from hub.deps import Hub
+from hub.ports import Services
 from hub.sla.service import clocked_open_cases, sync_cases
 
 PAGE = 500
 
 
-async def audit_open_cases(hub: Hub) -> int:
+async def audit_open_cases(hub: Services) -> int:
     """Returns the number of rows armed. Pages through the open cases with a ladder,
     each page in its own short transaction; cases being changed right now (row-locked by
     an action) are skipped and checked on the next round."""

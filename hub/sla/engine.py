@@ -32,8 +32,8 @@ from hub.auth.models import User
 from hub.auth.service import Principal
 from hub.cases.models import Case
 from hub.cases.unit import unit_of_work
-from hub.deps import Hub
 from hub.outage import is_outage
+from hub.ports import Services
 from hub.sla.actions import fire_rung
 from hub.sla.auditor import audit_open_cases
 from hub.sla.calendar import WorkCalendar
@@ -53,7 +53,7 @@ class Fired:
 
 
 class SlaEngine:
-    def __init__(self, hub: Hub, *, worker_id: str | None = None) -> None:
+    def __init__(self, hub: Services, *, worker_id: str | None = None) -> None:
         s = hub.settings
         self.hub = hub
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
@@ -340,7 +340,7 @@ class SlaEngine:
         flag_unknown_years(self.hub, (await self.hub.reference.get()).calendar)
 
 
-def flag_unknown_years(hub: Hub, calendar: WorkCalendar) -> list[int]:
+def flag_unknown_years(hub: Services, calendar: WorkCalendar) -> list[int]:
     """This year and next (deadlines set in December run into it): 1 on the gauge for a
     year counted weekends-only, 0 once its holidays are known. Returns the unknown ones."""
     year = hub.clock.now().year

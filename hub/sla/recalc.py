@@ -13,8 +13,8 @@ from hub.cases.events import EventType as E
 from hub.cases.models import Case
 from hub.cases.timeline import snapshot
 from hub.cases.unit import unit_of_work
-from hub.deps import Hub
 from hub.dispatch.reference import bump
+from hub.ports import Services
 from hub.sla.deadlines import DUE_FIELD, RUNNING_IN
 from hub.sla.ladder import Step
 from hub.sla.models import CalendarDay
@@ -24,7 +24,7 @@ PAGE = 500
 
 
 async def enter_year(
-    hub: Hub,
+    hub: Services,
     actor: Principal,
     *,
     year: int,
@@ -52,7 +52,7 @@ async def enter_year(
     return await recalculate(hub, actor, reason=f"holiday schedule for {year} entered")
 
 
-async def recalculate(hub: Hub, actor: Principal, *, reason: str) -> int:
+async def recalculate(hub: Services, actor: Principal, *, reason: str) -> int:
     ref = await hub.reference.get()
     moved = 0
     after = 0
