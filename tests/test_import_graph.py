@@ -121,7 +121,7 @@ def test_there_is_no_import_cycle() -> None:
 
 def test_the_domain_imports_only_the_domain() -> None:
     stdlib = sys.stdlib_module_names
-    bad = {}
+    bad: dict[str, set[str]] = {}
     for module in DOMAIN:
         for dep in _graph()[module]:
             top = dep.split(".")[0]
@@ -134,7 +134,7 @@ def test_the_domain_imports_only_the_domain() -> None:
 
 
 def test_application_code_imports_no_adapter_and_no_web_framework() -> None:
-    bad = {}
+    bad: dict[str, set[str]] = {}
     for module in APPLICATION:
         for dep in _graph()[module]:
             if dep.split(".")[0] in FRAMEWORKS or (dep.startswith("hub.") and _is_adapter(dep)):
