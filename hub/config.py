@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET = "change-me-demo-only-placeholder-key-not-for-production"
 # RFC 7518 §3.2: an HS256 key at least as long as the hash (256 bits).
 MIN_SECRET_BYTES = 32
+MAX_PHOTO_BYTES = 5 * 1024 * 1024  # a phone photo, resized by the staff page
 
 
 WORK_HOURS_PATTERN = r"^\d{2}:\d{2}-\d{2}:\d{2}(,\d{2}:\d{2}-\d{2}:\d{2})*$"
@@ -36,7 +38,10 @@ class Settings(BaseSettings):
     # Websocket handshakes must come from these origins (comma-separated) or the hub's own.
     allowed_origins: str = ""
     max_body_bytes: int = 64 * 1024
-    timezone: str = "Asia/Shanghai"
+    # Photos of cases (HUB_ATTACHMENTS_DIR, ..._MAX_BYTES, ..._PER_CASE).
+    attachments_dir: Path = Path("./var/attachments")
+    attachments_max_bytes: int = Field(default=MAX_PHOTO_BYTES, ge=1, le=MAX_PHOTO_BYTES)
+    attachments_per_case: int = Field(default=20, ge=1, le=1000)
     bus_url: str = "memory://"
     # The SLA timers: in the `hub serve` process (the embedded default) or only in
     # `hub worker` processes (set false when running those).

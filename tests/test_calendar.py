@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from hub.clock import SHANGHAI
 from hub.enums import Priority, TimeUnit
-from hub.sla.calendar import SHANGHAI, WorkCalendar
+from hub.sla.calendar import WorkCalendar
 from hub.sla.deadlines import Limit, add_limit
 
 

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.cases.machine import CaseState
+from hub.clock import SHANGHAI
 from hub.enums import Priority, TimeUnit
-from hub.sla.calendar import SHANGHAI, WorkCalendar, WorkWindow
+from hub.sla.calendar import WorkCalendar, WorkWindow
 from hub.sla.deadlines import Limit, add_limit, estimated, plan
 from hub.sla.ladder import (
     DEFAULT_RUNGS,

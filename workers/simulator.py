@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Iterator
 from sqlmodel import select
 
 from hub.cases.machine import OPEN_STATES
-from hub.catalogue.service import list_current
+from hub.catalogue.queries import list_current
 from hub.config import Settings
 from hub.demo.actors import load_cast
 from hub.deps import Hub

@@ -1,75 +1,23 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.deps import CurrentUser, require
 from hub.auth.org_scope import (
     department_scope,
     post_scope,
-    posts_outside,
     staff_scope,
-    visible_staff,
 )
 from hub.auth.permissions import Permission
-from hub.auth.scope import DEPARTMENT_ROLES, region_in_scope
-from hub.auth.service import Principal
-from hub.db import on_commit
 from hub.deps import HubDep
-from hub.dispatch.reference import bump
-from hub.enums import DepartmentKind, DutyStatus, PostMode, PostSlot, StaffRole, Tier
-from hub.errors import Forbidden, NotFound, Unprocessable
+from hub.enums import DutyStatus
+from hub.org import actions
 from hub.org.models import Department, Post, Staff
-from hub.regions.models import Region
-from hub.schemas import MAX_ID, PathId, Strict
+from hub.org.schemas import DepartmentOut, DutyPatch, PostOut, PostPut, StaffOut
+from hub.schemas import MAX_ID, PathId
 
 router = APIRouter(tags=["organisation"])
-
-
-class DepartmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    code: str
-    kind: DepartmentKind
-    region_id: int
-    name_zh: str
-    name_en: str
-
-
-class StaffOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    name: str
-    phone: str | None
-    department_id: int | None
-    region_id: int
-    role: StaffRole
-    duty_status: DutyStatus
-
-
-class PostOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    department_id: int
-    township_id: int
-    slot: PostSlot
-    mode: PostMode
-    staff_id: int
-
-
-class DutyPatch(Strict):
-    duty_status: DutyStatus
-
-
-class PostPut(Strict):
-    department_id: int = Field(ge=1, le=MAX_ID)
-    township_id: int = Field(ge=1, le=MAX_ID)
-    slot: PostSlot
-    mode: PostMode
-    staff_id: int = Field(ge=1, le=MAX_ID)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -129,24 +77,9 @@ def _staff_out(staff: Staff, phone: bool) -> StaffOut:
 async def set_duty(staff_id: PathId, body: DutyPatch, hub: HubDep, user: CurrentUser) -> StaffOut:
     """Staff set their own duty status; the dispatch desk and a department's liaison set
     that of staff inside their scope whose every post is inside it too."""
-    own = user.staff_id == staff_id
-    if not own:
-        user.check(Permission.DUTY_ASSIGN)
-    async with hub.db.transaction() as session:
-        staff = await session.get(Staff, staff_id) if own else None
-        if not own:
-            staff = await visible_staff(session, user, staff_id)
-        if staff is None:
-            raise NotFound(f"no staff {staff_id}")
-        if not own and (outside := await posts_outside(session, user, staff_id)):
-            raise Forbidden(
-                f"staff {staff_id} holds {outside} post(s) outside your scope: "
-                "their duty status changes who gets those townships' cases"
-            )
-        await bump(session)
-        on_commit(session, hub.reference.invalidated)
-        staff.duty_status = body.duty_status
-        session.add(staff)
+    staff = await actions.set_duty(
+        hub.db, hub.reference.invalidated, user, staff_id, body.duty_status
+    )
     return _staff_out(staff, user.can(Permission.STAFF_CONTACT))
 
 
@@ -169,41 +102,4 @@ async def list_posts(
 @router.put("/posts", response_model=PostOut, dependencies=[require(Permission.ORG_EDIT)])
 async def put_post(body: PostPut, hub: HubDep, user: CurrentUser) -> Post:
     """Create or re-staff the A/B post of a department in a township."""
-    try:
-        async with hub.db.transaction() as session:
-            await bump(session)
-            on_commit(session, hub.reference.invalidated)
-            staff = await visible_staff(session, user, body.staff_id)
-            if staff is None or staff.department_id != body.department_id:
-                raise Unprocessable("staff_id", "staff must belong to the post's department")
-            await _check_post_place(session, user, body)
-            post = (
-                await session.exec(
-                    select(Post).where(
-                        Post.department_id == body.department_id,
-                        Post.township_id == body.township_id,
-                        Post.slot == body.slot,
-                    )
-                )
-            ).first() or Post(**body.model_dump())
-            post.mode, post.staff_id = body.mode, body.staff_id
-            session.add(post)
-    except IntegrityError as exc:
-        raise Unprocessable("township_id", "unknown township or department") from exc
-    return post
-
-
-async def _check_post_place(session: AsyncSession, user: Principal, body: PostPut) -> None:
-    """The township must be one, inside the caller's scope; the department one they see."""
-    township = await session.get(Region, body.township_id)
-    if township is None or township.tier is not Tier.TOWNSHIP:
-        raise Unprocessable("township_id", f"no township {body.township_id}")
-    if not region_in_scope(user, township.code):
-        raise Forbidden(f"township {township.code} is outside your region", field="township_id")
-    dept = (
-        await session.exec(
-            select(Department).where(Department.id == body.department_id, department_scope(user))
-        )
-    ).first()
-    if dept is None or (user.role in DEPARTMENT_ROLES and dept.id != user.department_id):
-        raise Unprocessable("department_id", f"no department {body.department_id}")
+    return await actions.put_post(hub.db, hub.reference.invalidated, user, body)

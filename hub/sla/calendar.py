@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from hub.clock import SHANGHAI
+
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_SEARCH_DAYS = 3660
 # Holidays on fixed dates, as (month, first day, days off), counted even in a year the
 # library does not know. The lengths are what the library's years 2019-2026 give: New
