@@ -112,7 +112,7 @@ def _banner(settings: Settings, host: str, port: int) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from hub.audit.service import VerifyReport, verify_chains
+    from hub.audit.chains import VerifyReport, verify_chains
     from hub.db import Database
 
     def progress(report: VerifyReport) -> None:

@@ -17,7 +17,7 @@ from hub.sla.calendar import WorkCalendar, parse_windows
 
 if TYPE_CHECKING:
     from hub.realtime.relay import Relay
-    from hub.realtime.service import Realtime
+    from hub.realtime.runtime import Realtime
     from hub.sla.engine import SlaEngine
 
 

@@ -285,7 +285,7 @@ def install(app: FastAPI) -> None:
 
 
 async def _audit_denied(request: Request, exc: Forbidden) -> None:
-    from hub.audit.service import record  # the audit store sits above this module
+    from hub.audit.chains import record  # the audit store sits above this module
 
     hub = request.app.state.hub
     principal = getattr(request.state, "principal", None)

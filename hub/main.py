@@ -28,7 +28,7 @@ from hub.inputs import refuse_bad_input
 from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.outbox.runner import ConsumerRunner, default_consumers
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.realtime.views import router as realtime_router
 from hub.realtime.wire import RawSendTap, quiet_client_utf8_errors
 from hub.regions.views import router as regions_router

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from hub import cli
 from hub.audit.chain import GENESIS, canonical, link_hash
-from hub.audit.service import verify_chains
+from hub.audit.chains import verify_chains
 from hub.config import get_settings
 from hub.deps import Hub
 from tests.helpers import Api, Auth

@@ -11,12 +11,12 @@ from datetime import timedelta
 
 import httpx
 
-from hub.auth.service import load_principal
+from hub.auth.principal import load_principal
 from hub.clock import FrozenClock
 from hub.db import Busy, background_work, socket_work
 from hub.deps import Hub
 from hub.realtime.gateway import Connection
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.sla.engine import SlaEngine
 from tests.helpers import Api, Auth
 from tests.world import World

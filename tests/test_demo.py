@@ -24,7 +24,7 @@ from hub.auth.security import issue_token
 from hub.cases.events import EventType, checked
 from hub.cases.machine import CaseState
 from hub.cases.models import Case, CaseEvent
-from hub.cases.service import overdue_clause
+from hub.cases.queries import overdue_clause
 from hub.cases.timeline import fold, snapshot
 from hub.catalogue.models import CatalogueEntry
 from hub.clock import FrozenClock

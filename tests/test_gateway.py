@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import httpx
 from sqlmodel import select
 
+from hub.auth.principal import load_principal
 from hub.auth.scope import case_scope, case_visible
-from hub.auth.service import load_principal
 from hub.cases.models import Case
-from hub.cases.service import case_view
+from hub.cases.queries import case_view
 from hub.deps import Hub
 from hub.realtime import gateway as gw
 from hub.realtime.frames import Frame

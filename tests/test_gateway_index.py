@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from hub.auth.principal import Principal
 from hub.auth.scope import case_visible
-from hub.auth.service import Principal
 from hub.clock import FrozenClock
 from hub.db import Database
 from hub.enums import Role

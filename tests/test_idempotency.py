@@ -8,7 +8,7 @@ from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from hub.auth.service import load_principal
+from hub.auth.principal import load_principal
 from hub.cases import actions
 from hub.cases.actions import _fingerprint
 from hub.cases.models import Case

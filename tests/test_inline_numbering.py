@@ -18,7 +18,7 @@ from hub.deps import Hub
 from hub.realtime.frames import Frame
 from hub.realtime.models import StreamState
 from hub.realtime.relay import Relay
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from tests.helpers import Api, Auth
 
 

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import text
 
 from hub.auth.cache import PrincipalCache
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.deps import Hub
 from hub.enums import Role
 from tests.helpers import Auth

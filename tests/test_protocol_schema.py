@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from hub.auth.service import load_principal
+from hub.auth.principal import load_principal
 from hub.cases import actions
 from hub.cases.models import Case
 from hub.cases.schemas import CaseCreate, CaseOut

@@ -16,12 +16,12 @@ from fastapi import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.utils import ClientDisconnected
 
 from hub.deps import Hub
-from hub.realtime import service, views
+from hub.realtime import runtime, views
 from hub.realtime.bus import MemoryBus
 from hub.realtime.frames import Frame
 from hub.realtime.redis_bus import RedisStreamsBus
 from hub.realtime.relay import Relay
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.sla.engine import SlaEngine
 
 REFUSED = ConnectionRefusedError(111, "Connect call failed")
@@ -38,7 +38,7 @@ async def until(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
 async def test_the_counters_loop_survives_database_errors_and_stops_cleanly(
     hub: Hub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(service, "COUNTERS_EVERY_S", 0.01)
+    monkeypatch.setattr(runtime, "COUNTERS_EVERY_S", 0.01)
     realtime = Realtime(hub.db, hub.metrics, "memory://", clock=hub.clock, relay=False)
     heads = 0
     pushes = 0

@@ -11,12 +11,12 @@ import weakref
 
 import httpx
 
-from hub.auth.service import load_principal
+from hub.auth.principal import load_principal
 from hub.deps import Hub
 from hub.enums import Tier
 from hub.realtime.counters import region_counters
 from hub.realtime.gateway import Connection
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from tests.helpers import Api, Auth
 from tests.world import World
 

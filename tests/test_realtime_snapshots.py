@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.auth.service import load_principal
+from hub.auth.principal import load_principal
 from hub.deps import Hub
 from hub.realtime.gateway import Connection
 from hub.realtime.protocol import SubscribeMsg, Topic
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.realtime.session import subscribe
 from hub.realtime.snapshots import SUMMARY_FIELDS, Snapshot, scope_key
 from hub.realtime.wire import encode_text, frame_header

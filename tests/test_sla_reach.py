@@ -19,15 +19,15 @@ from hub.db import Database
 from hub.demo.city import build_city
 from hub.demo.load import load_demo
 from hub.deps import Hub
+from hub.dispatch.loading import entry_rule
 from hub.dispatch.reference import Reference, ReferenceCache
 from hub.dispatch.routing import Decision, Place, route
-from hub.dispatch.service import entry_rule
 from hub.enums import TIER_OF_WHISTLE_LEVEL, DutyStatus, Tier
+from hub.sla.arming import ladder_for
 from hub.sla.contacts import contacts_for
 from hub.sla.engine import SlaEngine
 from hub.sla.ladder import RungAction
 from hub.sla.reach import CHAIN, START_OF, TAKES_THE_TASK, Contact, Rank, fall_through
-from hub.sla.service import ladder_for
 from tests.helpers import Api, Auth
 from tests.world import World
 

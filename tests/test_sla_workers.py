@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from hub.audit.service import verify_chains
+from hub.audit.chains import verify_chains
 from hub.cases.models import CaseEvent
 from hub.clock import FrozenClock
 from hub.deps import Hub

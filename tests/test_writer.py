@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from hub.audit.service import verify_chains
-from hub.auth.service import load_principal
+from hub.audit.chains import verify_chains
+from hub.auth.principal import load_principal
 from hub.cases import actions
 from hub.cases import writer as writer_module
 from hub.cases.machine import CaseState

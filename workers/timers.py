@@ -16,7 +16,7 @@ from hub.config import Settings
 from hub.db import Database, background_work
 from hub.deps import Hub
 from hub.outbox.runner import ConsumerRunner, default_consumers
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.sla.engine import SlaEngine
 
 log = logging.getLogger(__name__)

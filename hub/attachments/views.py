@@ -21,7 +21,7 @@ from hub.attachments.sniff import SNIFF_BYTES, image_type
 from hub.auth.deps import CurrentUser
 from hub.auth.permissions import Permission
 from hub.cases.machine import TERMINAL_STATES
-from hub.cases.service import get_case
+from hub.cases.queries import get_case
 from hub.deps import HubDep
 from hub.errors import Conflict, HubError, NotFound, Unprocessable
 from hub.schemas import LocalTime, PathId

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
+from hub.audit.chains import verify_chains
 from hub.audit.models import AuditEntry
-from hub.audit.service import verify_chains
 from hub.auth.deps import CurrentUser, require
 from hub.auth.org_scope import audit_scope
 from hub.auth.permissions import Permission

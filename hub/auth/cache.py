@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.clock import monotonic as real_monotonic
 
 RECHECK_S = 1.0

@@ -7,8 +7,8 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from hub.auth.keys import principal_from_api_key
 from hub.auth.permissions import Permission
+from hub.auth.principal import Principal, load_principal, token_subject
 from hub.auth.security import read_token
-from hub.auth.service import Principal, load_principal, token_subject
 from hub.deps import Hub, HubDep
 from hub.errors import Unauthorized
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.models import ApiKey
-from hub.auth.service import Principal, load_principal
+from hub.auth.principal import Principal, load_principal
 from hub.errors import Unauthorized
 
 KEY_PREFIX = "hub_"

@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.audit.models import AuditEntry
 from hub.auth.models import User
+from hub.auth.principal import Principal
 from hub.auth.scope import DEPARTMENT_ROLES, UNSCOPED
-from hub.auth.service import Principal
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import CODE_LENGTH, Region, subtree_bounds
 

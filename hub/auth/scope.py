@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.cases.models import Case
 from hub.enums import Role, Tier
 from hub.regions.models import CODE_LENGTH
-from hub.regions.service import GridPlace
+from hub.regions.queries import GridPlace
 
 _TIER_BY_CODE_LENGTH = {length: tier for tier, length in CODE_LENGTH.items()}
 UNSCOPED = frozenset({Role.ADMIN})

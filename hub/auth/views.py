@@ -6,12 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from hub.audit.service import record
+from hub.audit.chains import record
 from hub.auth.deps import CurrentUser, require
 from hub.auth.models import User
 from hub.auth.permissions import Permission
+from hub.auth.principal import authenticate, load_principal
 from hub.auth.security import hash_password, issue_token, read_token
-from hub.auth.service import authenticate, load_principal
 from hub.db import on_commit
 from hub.deps import Hub, HubDep
 from hub.enums import Role

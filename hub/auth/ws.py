@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from hub.auth.deps import token_principal
 from hub.auth.keys import principal_from_api_key
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.config import Settings
 from hub.deps import Hub
 from hub.errors import Unauthorized

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.principal import Principal
 from hub.auth.scope import place_in_scope
-from hub.auth.service import Principal
 from hub.cases import schemas as s
 from hub.cases.context import Ctx
 from hub.cases.events import EventType as E
@@ -25,13 +25,13 @@ from hub.cases.machine import (
     allowed_actions,
 )
 from hub.cases.models import Case, new_case
+from hub.cases.queries import lock_case
 from hub.cases.routing_step import route_case
-from hub.cases.service import lock_case
 from hub.cases.unit import unit_of_work
 from hub.clock import perf_counter
 from hub.errors import Conflict, Forbidden, Unprocessable
 from hub.ports import Services
-from hub.sla.service import planned_for, sync_deadlines
+from hub.sla.arming import planned_for, sync_deadlines
 
 
 def _fingerprint(data: s.CaseCreate) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.cases.events import EventType
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import new_event

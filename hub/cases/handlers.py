@@ -13,11 +13,12 @@ from hub.cases.context import Ctx
 from hub.cases.events import EventType as E
 from hub.cases.machine import OPEN_STATES, Action, next_state
 from hub.cases.models import Case
+from hub.cases.queries import lock_case
 from hub.cases.routing_step import route_case
-from hub.cases.service import lock_case
 from hub.cases.timeline import snapshot
 from hub.enums import TIER_OF_WHISTLE_LEVEL
 from hub.errors import Conflict, NotFound, Unprocessable
+from hub.sla.arming import set_due
 from hub.sla.assessment import (
     ASSESSED,
     ORIGINAL_FIELD,
@@ -28,7 +29,6 @@ from hub.sla.assessment import (
     running_clocks,
 )
 from hub.sla.ladder import Step
-from hub.sla.service import set_due
 
 
 def _move(ctx: Ctx, action: Action) -> None:

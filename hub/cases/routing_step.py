@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 from hub.cases.events import EventType as E
 from hub.cases.machine import Action, CaseState, next_state
+from hub.dispatch.loading import entry_rule, place_of
 from hub.dispatch.routing import AccessRuleViolation, Decision, Undecided, route
-from hub.dispatch.service import entry_rule, place_of
 from hub.enums import HandlingTier
 from hub.errors import Conflict, Unprocessable
 from hub.org.models import Staff
+from hub.sla.arming import start_clocks
 from hub.sla.assessment import effect_payload, lateness_s, running_clocks
 from hub.sla.ladder import Step
-from hub.sla.service import start_clocks
 
 if TYPE_CHECKING:
     from hub.cases.context import Ctx

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.cases.context import Ctx
 from hub.cases.models import Case, CaseEvent
 from hub.cases.timeline import snapshot

@@ -13,12 +13,12 @@ from fastapi.responses import StreamingResponse
 
 from hub.auth.deps import CurrentUser, require
 from hub.auth.permissions import Permission
-from hub.auth.service import Principal
-from hub.cases import actions, service
+from hub.auth.principal import Principal
+from hub.cases import actions, queries
 from hub.cases.machine import Action, CaseState, allowed_actions
 from hub.cases.models import Case
+from hub.cases.queries import case_view
 from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Versioned
-from hub.cases.service import case_view
 from hub.clock import SHANGHAI
 from hub.deps import HubDep
 from hub.schemas import MAX_ID, LocalTime, Page
@@ -29,7 +29,7 @@ CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def case_out(case: Case, user: Principal, now: datetime) -> CaseOut:
     out = CaseOut.model_validate(case)
-    out.overdue = service.is_overdue(case, now)
+    out.overdue = queries.is_overdue(case, now)
     out.allowed_actions = [a for a in allowed_actions(case.state) if user.can(a)]
     return out
 
@@ -72,9 +72,9 @@ async def case_filters(
     overdue: bool | None = None,
     created_from: LocalTime | None = None,
     created_to: LocalTime | None = None,
-) -> service.CaseFilter:
+) -> queries.CaseFilter:
     """The filters the list and the export share, parsed in one place."""
-    return service.CaseFilter(
+    return queries.CaseFilter(
         region=region,
         states=tuple(state or ()),
         department_id=department_id,
@@ -86,7 +86,7 @@ async def case_filters(
     )
 
 
-CaseFilters = Annotated[service.CaseFilter, Depends(case_filters)]
+CaseFilters = Annotated[queries.CaseFilter, Depends(case_filters)]
 
 
 @router.get("", response_model=Page[CaseOut])
@@ -101,7 +101,7 @@ async def list_cases(
     flt = replace(filters, order=order)
     now = hub.clock.now()
     async with hub.db.read() as session:
-        rows, next_cursor = await service.list_cases(
+        rows, next_cursor = await queries.list_cases(
             session, user, flt, now=now, cursor=cursor, limit=limit
         )
     return Page[CaseOut](items=[case_out(c, user, now) for c in rows], next_cursor=next_cursor)
@@ -136,7 +136,7 @@ async def export_cases(hub: HubDep, user: CurrentUser, filters: CaseFilters) -> 
     flt = replace(filters, order="oldest")
     now = hub.clock.now()
     async with hub.db.read() as session:  # validate the filter before streaming starts
-        first, cursor = await service.list_cases(
+        first, cursor = await queries.list_cases(
             session, user, flt, now=now, cursor=None, limit=500
         )
 
@@ -155,7 +155,7 @@ async def export_cases(hub: HubDep, user: CurrentUser, filters: CaseFilters) -> 
             if next_cursor is None or sent >= EXPORT_MAX_ROWS:
                 return
             async with hub.db.read() as session:
-                page, next_cursor = await service.list_cases(
+                page, next_cursor = await queries.list_cases(
                     session, user, flt, now=now, cursor=next_cursor, limit=500
                 )
 
@@ -175,14 +175,14 @@ def _cell(value: object) -> object:
 @router.get("/{case_id}", response_model=CaseOut)
 async def get_case(case_id: CaseId, hub: HubDep, user: CurrentUser) -> CaseOut:
     async with hub.db.read() as session:
-        case = await service.get_case(session, case_id, user)
+        case = await queries.get_case(session, case_id, user)
     return case_out(case, user, hub.clock.now())
 
 
 @router.get("/{case_id}/events", response_model=list[EventOut])
 async def case_events(case_id: CaseId, hub: HubDep, user: CurrentUser) -> list[EventOut]:
     async with hub.db.read() as session:
-        events = await service.case_events(session, case_id, user)
+        events = await queries.case_events(session, case_id, user)
     return [EventOut.model_validate(e) for e in events]
 
 

@@ -27,8 +27,8 @@ from hub.cases.timeline import seal
 from hub.cases.unit import write_events
 from hub.db import Database, background_work
 from hub.outage import is_outage
+from hub.sla.arming import DEADLINES, new_rows
 from hub.sla.deadlines import Planned
-from hub.sla.service import DEADLINES, new_rows
 
 if TYPE_CHECKING:
     from hub.realtime.frames import Frame

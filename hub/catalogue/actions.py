@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.catalogue import queries
 from hub.catalogue.models import CatalogueEntry
 from hub.catalogue.schemas import EntryCreate, EntryIn

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.models import User
-from hub.auth.service import Principal, load_principal
+from hub.auth.principal import Principal, load_principal
 from hub.cases.machine import Action
 from hub.cases.models import Case
 from hub.enums import HandlingTier, Source

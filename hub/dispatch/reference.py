@@ -24,7 +24,7 @@ from hub.dispatch.routing import DeptInfo, Place, PostInfo, Roster
 from hub.enums import DutyStatus, Role, StaffRole, Tier
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import CODE_LENGTH, Region
-from hub.regions.service import GridPlace
+from hub.regions.queries import GridPlace
 from hub.sla.calendar import WorkCalendar
 from hub.sla.models import CalendarDay
 

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.org_scope import department_scope, posts_outside, visible_staff
 from hub.auth.permissions import Permission
+from hub.auth.principal import Principal
 from hub.auth.scope import DEPARTMENT_ROLES, region_in_scope
-from hub.auth.service import Principal
 from hub.db import Database, on_commit
 from hub.dispatch.reference import bump
 from hub.enums import DutyStatus, Tier

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.auth.scope import region_clause
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case
-from hub.cases.service import count_where, overdue_clause
+from hub.cases.queries import count_where, overdue_clause
 from hub.clock import SHANGHAI
 from hub.enums import Tier
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.cases.models import Case, CaseEvent
-from hub.cases.service import VIEW_COLUMNS, case_view
+from hub.cases.queries import VIEW_COLUMNS, case_view
 from hub.clock import SHANGHAI
 from hub.realtime.wire import encode_text
 

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 from prometheus_client import Counter
 from sqlmodel import select
 
+from hub.auth.principal import Principal
 from hub.auth.scope import case_visible
-from hub.auth.service import Principal
 from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics

@@ -24,11 +24,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Row, select
 
+from hub.auth.principal import Principal
 from hub.auth.scope import case_scope, region_clause
-from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
-from hub.cases.service import VIEW_COLUMNS, case_view, wire_fields
+from hub.cases.queries import VIEW_COLUMNS, case_view, wire_fields
 from hub.clock import Clock
 from hub.db import Database
 from hub.metrics import Metrics

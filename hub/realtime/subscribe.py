@@ -10,11 +10,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.auth.permissions import TOPICS, Permission
+from hub.auth.principal import Principal
 from hub.auth.scope import case_scope, region_in_scope
-from hub.auth.service import Principal
 from hub.cases.machine import CaseState
 from hub.cases.models import Case
-from hub.cases.service import case_view, get_case
+from hub.cases.queries import case_view, get_case
 from hub.enums import Role
 from hub.errors import Forbidden, NotFound
 from hub.org.models import Department

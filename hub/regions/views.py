@@ -8,7 +8,7 @@ from hub.auth.org_scope import region_visible, region_visible_clause
 from hub.deps import HubDep
 from hub.enums import Tier
 from hub.errors import NotFound
-from hub.regions import service
+from hub.regions import queries
 from hub.schemas import Page
 
 router = APIRouter(prefix="/regions", tags=["regions"])
@@ -41,7 +41,7 @@ async def list_regions(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Page[RegionOut]:
     async with hub.db.read() as session:
-        rows = await service.list_regions(
+        rows = await queries.list_regions(
             session,
             under=under,
             tier=tier,
@@ -65,5 +65,5 @@ async def get_region(
     if not region_visible(user, code):  # outside the caller's line: as if it did not exist
         raise NotFound(f"no region with code {code!r}", field="region")
     async with hub.db.read() as session:
-        region = await service.region_by_code(session, code)
+        region = await queries.region_by_code(session, code)
     return RegionOut.model_validate(region)

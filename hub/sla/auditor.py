@@ -5,7 +5,7 @@ missing — an escalation that never fires is the failure users fear most."""
 from __future__ import annotations
 
 from hub.ports import Services
-from hub.sla.service import clocked_open_cases, sync_cases
+from hub.sla.arming import clocked_open_cases, sync_cases
 
 PAGE = 500
 

@@ -29,17 +29,17 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.auth.models import User
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.cases.models import Case
 from hub.cases.unit import unit_of_work
 from hub.outage import is_outage
 from hub.ports import Services
 from hub.sla.actions import fire_rung
+from hub.sla.arming import ladder_of, planned_for, sync_cases
 from hub.sla.auditor import audit_open_cases
 from hub.sla.calendar import WorkCalendar
 from hub.sla.ladder import Rung
 from hub.sla.models import SLA_USER, Deadline, DeadlineStatus
-from hub.sla.service import ladder_of, planned_for, sync_cases
 
 log = logging.getLogger(__name__)
 COALESCE_S = 0.05  # lateness traded for batches: rungs due within this go together

@@ -8,17 +8,17 @@ from datetime import date, datetime
 from sqlalchemy import delete
 from sqlmodel import col
 
-from hub.auth.service import Principal
+from hub.auth.principal import Principal
 from hub.cases.events import EventType as E
 from hub.cases.models import Case
 from hub.cases.timeline import snapshot
 from hub.cases.unit import unit_of_work
 from hub.dispatch.reference import bump
 from hub.ports import Services
+from hub.sla.arming import clocked_open_cases, set_due, sync_deadlines
 from hub.sla.deadlines import DUE_FIELD, RUNNING_IN
 from hub.sla.ladder import Step
 from hub.sla.models import CalendarDay
-from hub.sla.service import clocked_open_cases, set_due, sync_deadlines
 
 PAGE = 500
 

@@ -12,14 +12,14 @@ from sqlmodel import col, select
 
 from hub.auth.deps import CurrentUser, require
 from hub.auth.permissions import Permission
-from hub.cases.service import get_case
+from hub.cases.queries import get_case
 from hub.deps import HubDep
 from hub.errors import Unprocessable
 from hub.schemas import LocalTime, PathId
 from hub.sla import recalc
+from hub.sla.arming import case_deadlines
 from hub.sla.engine import flag_unknown_years
 from hub.sla.models import CalendarDay
-from hub.sla.service import case_deadlines
 
 router = APIRouter(tags=["sla"])
 Year = Annotated[int, Path(ge=2000, le=2100)]

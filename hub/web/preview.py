@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from hub.auth.service import Principal
-from hub.cases.service import get_case
+from hub.auth.principal import Principal
+from hub.cases.queries import get_case
 from hub.deps import Hub
+from hub.dispatch.loading import entry_rule, place_of
 from hub.dispatch.routing import AccessRuleViolation, Undecided, route
-from hub.dispatch.service import entry_rule, place_of
 from hub.errors import Unprocessable
 from hub.org.models import Department, Staff
 

@@ -11,11 +11,11 @@ from sqlalchemy import and_, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.principal import Principal
 from hub.auth.scope import case_scope, region_clause
-from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES
 from hub.cases.models import Case
-from hub.cases.service import count_where, overdue_clause
+from hub.cases.queries import count_where, overdue_clause
 from hub.clock import SHANGHAI
 from hub.enums import Tier
 from hub.regions.models import CODE_LENGTH, Region, subtree_bounds

@@ -14,7 +14,7 @@ from hub.clock import SHANGHAI
 from hub.deps import HubDep
 from hub.errors import NotFound
 from hub.regions.models import Region
-from hub.regions.service import region_by_code
+from hub.regions.queries import region_by_code
 from hub.schemas import MAX_ID
 from hub.web import preview, service
 

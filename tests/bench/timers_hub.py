@@ -40,7 +40,7 @@ from hub.deps import Hub
 from hub.enums import HandlingTier, Priority, Source, TimeUnit
 from hub.migrate import upgrade_async
 from hub.org.models import Department
-from hub.realtime.service import Realtime
+from hub.realtime.runtime import Realtime
 from hub.sla.auditor import audit_open_cases
 from hub.sla.engine import SlaEngine
 from hub.sla.ladder import LadderOverride, Rung, RungKind, Step, StepLimit, build_ladder

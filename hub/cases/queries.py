@@ -15,14 +15,14 @@ from sqlalchemy import case as sql_case
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.auth.principal import Principal
 from hub.auth.scope import case_scope, region_clause
-from hub.auth.service import Principal
 from hub.cases.machine import OPEN_STATES, CaseState
 from hub.cases.models import Case, CaseEvent
 from hub.cases.schemas import CaseOut
 from hub.clock import SHANGHAI, as_utc
 from hub.errors import NotFound, Unprocessable
-from hub.regions.service import region_by_code
+from hub.regions.queries import region_by_code
 from hub.schemas import MAX_ID
 
 
