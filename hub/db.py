@@ -62,8 +62,8 @@ def on_commit(session: AsyncSession, hook: AfterCommit) -> None:
 
 
 def _json(value: Any) -> str:
-    # JSON columns (the frozen ladder, event payloads and changes: ~6 KB a new case) were
-    # a tenth of the writer's time through the stdlib encoder. Same text for these values;
+    # JSON columns (the frozen ladder, event payloads and changes: kilobytes a new case)
+    # were a sizeable part of the writer's time through the stdlib encoder. Same text for these values;
     # OPT_NON_STR_KEYS turns int keys into strings as json.dumps does.
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
@@ -278,7 +278,7 @@ class Database:
 
         Through aiosqlite every statement is a hop to its thread and back through the event
         loop, and under load each hop waits for a whole loop iteration: a group commit of six
-        statements held SQLite's single writer for ~30 ms of which ~8 ms was work. A job
+        statements held SQLite's single writer several times longer than its work took. A job
         here runs its transactions with no hop at all."""
         assert self._write_lock is not None and self._batch_thread is not None
         await self._acquire()

@@ -70,11 +70,11 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
                 await the_hub.sla.start()
                 consumers.start()
         # Everything allocated so far lives as long as the process: keep it out of the
-        # collector's full passes, which otherwise stall every socket for a few 100 ms.
+        # collector's full passes, which otherwise stall every socket (docs/benchmarks.md).
         gc.freeze()
         # A request allocates a few thousand objects, nearly all freed by reference
-        # counting: at the default threshold (700) the collector ran ~60 young passes a
-        # second under ingest load, ~2 % of the CPU, for little garbage.
+        # counting: at the default threshold the collector ran dozens of young passes a
+        # second under ingest load for little garbage (docs/benchmarks.md, Ingest).
         gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         try:
             yield

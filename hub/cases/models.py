@@ -96,7 +96,8 @@ def new_case(**values: Any) -> Case:
     """A new Case as `Case(**values)` builds it, without validation (the values come
     from a validated request and the reference data) and without SQLModel's setattr per
     field: an instance made the way the ORM makes one it loads, then its fields filled
-    in. Building a Case was a tenth of the hub's work per created case."""
+    in. Building a Case the ordinary way was a sizeable part of the hub's work per
+    created case (docs/benchmarks.md, Ingest)."""
     unknown = values.keys() - Case.model_fields.keys()
     if unknown:
         raise TypeError(f"not fields of Case: {sorted(unknown)}")

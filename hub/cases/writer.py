@@ -52,7 +52,8 @@ class Draft:
 class Outbox(Protocol):
     """The outbox relay, seen from the writer: on SQLite it numbers the batch's events in
     the batch's own transaction, which already holds the single write lock, instead of in
-    a transaction of its own after it (2-3 ms of every case's way to the screens)."""
+    a transaction of its own after it, a measurable part of every case's way to the
+    screens (docs/benchmarks.md, Live push, session 4)."""
 
     def number(self, conn: Connection) -> list[Frame]: ...
 
@@ -184,8 +185,8 @@ class CaseWriter:
                 draft.future.set_exception(result)
             else:
                 draft.future.set_result(result)
-        # After the futures: their requests answer (well under a millisecond) before the
-        # relay's fan-out holds the loop (20 ms for 1,000 walls), not after it.
+        # After the futures: their requests answer at once, before the relay's fan-out to
+        # every wall holds the loop, not after it (docs/benchmarks.md, Live push).
         if outbox is not None and frames is not None:
             outbox.numbered(frames)
         else:

@@ -40,7 +40,8 @@ IDLE_POLL_S = 0.5  # catches events committed by other processes (and after a cr
 # a few milliseconds of latency buy a relay transaction per batch instead of per case.
 COALESCE_S = 0.003
 # ...but only under load: a commit after this long without any numbering is numbered at
-# once (3 ms were a tenth of a lone case's way to the screens and batched nothing).
+# once (the wait was a visible part of a lone case's way to the screens and batched
+# nothing; docs/benchmarks.md, Live push).
 BUSY_WINDOW_S = 0.03
 RETRY_S = 1.0
 _EVENTS: Table = CaseEvent.__table__  # type: ignore[attr-defined]

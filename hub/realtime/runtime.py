@@ -93,9 +93,9 @@ class Realtime:
             for start in range(0, len(watchers), COUNTERS_SEND_BATCH):
                 for conn in watchers[start : start + COUNTERS_SEND_BATCH]:
                     self.gateway.send(conn, text, "counters", wire)
-                # Let live events through between batches: sending counters to 1,000 walls
-                # takes about 15 ms, and each step of a case's way to the screens (request,
-                # commit, fan-out) would otherwise wait behind a batch (0.4 ms at 25).
+                # Let live events through between batches: sending counters to every wall
+                # holds the loop, and each step of a case's way to the screens (request,
+                # commit, fan-out) would otherwise wait behind all of it, not one batch.
                 await asyncio.sleep(0)
 
     async def send_counters(self, conn: Connection, region_ids: set[int]) -> None:
@@ -162,7 +162,7 @@ class Realtime:
             try:
                 # A region is dirty because events went out: its next ones are likely
                 # near, and a counters push to 1,000 walls landing in the middle of an
-                # event's way to them delayed it (broadcast p99 +5-10 ms).
+                # event's way to them delayed it (broadcast p99; docs/benchmarks.md).
                 await self.gateway.between_events(COUNTERS_EVERY_S / 2)
                 await self.push_counters(dirty)
             except Busy:
@@ -176,9 +176,9 @@ class Realtime:
 
     def freeze_sockets(self) -> None:
         """Keep long-lived sockets out of the collector's full passes, as the process does
-        its startup objects (hub/main.py). A socket brings about 170 objects; with 2,000
-        sockets a full collection took 200-300 ms, every socket stalled meanwhile, and
-        connecting them triggered several. So every `gc_freeze_every` new sockets the young
+        its startup objects (hub/main.py). Each socket brings its own objects; with a few
+        thousand sockets a full collection stalled every socket for a long time
+        (docs/benchmarks.md), and connecting them triggered several. So every `gc_freeze_every` new sockets the young
         garbage is collected and everything alive is frozen. A frozen socket that closes is
         freed by reference counting except for its few objects in reference cycles (about
         7 per socket measured), which stay until unfrozen: after `gc_reclaim_after` closed
