@@ -63,8 +63,8 @@ def on_commit(session: AsyncSession, hook: AfterCommit) -> None:
 
 def _json(value: Any) -> str:
     # JSON columns (the frozen ladder, event payloads and changes: kilobytes a new case)
-    # were a sizeable part of the writer's time through the stdlib encoder. Same text for these values;
-    # OPT_NON_STR_KEYS turns int keys into strings as json.dumps does.
+    # were a sizeable part of the writer's time through the stdlib encoder. Same text for
+    # these values; OPT_NON_STR_KEYS turns int keys into strings as json.dumps does.
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

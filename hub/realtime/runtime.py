@@ -178,12 +178,12 @@ class Realtime:
         """Keep long-lived sockets out of the collector's full passes, as the process does
         its startup objects (hub/main.py). Each socket brings its own objects; with a few
         thousand sockets a full collection stalled every socket for a long time
-        (docs/benchmarks.md), and connecting them triggered several. So every `gc_freeze_every` new sockets the young
-        garbage is collected and everything alive is frozen. A frozen socket that closes is
-        freed by reference counting except for its few objects in reference cycles (about
-        7 per socket measured), which stay until unfrozen: after `gc_reclaim_after` closed
-        sockets everything is unfrozen and collected once (the whole heap, startup objects
-        included: 1.1 s measured just after 2,000 sockets closed, so rarely)."""
+        (docs/benchmarks.md), and connecting them triggered several. So every
+        `gc_freeze_every` new sockets the young garbage is collected and everything alive
+        is frozen. A frozen socket that closes is freed by reference counting except for
+        its few objects in reference cycles, which stay until unfrozen: after
+        `gc_reclaim_after` closed sockets everything is unfrozen and collected once (the
+        whole heap, startup objects included, which is slow, so rarely)."""
         registered, unregistered = self.gateway.registered, self.gateway.unregistered
         if unregistered - self._gc_mark[1] >= self.gc_reclaim_after:
             gc.unfreeze()
