@@ -81,6 +81,7 @@ async def run(a: argparse.Namespace) -> int:
             "rate_per_s": a.rate,
             "hubs": a.hubs,
             "good_sockets": a.staff + a.walls,
+            "hostile_nice": a.hostile_nice,
         }
     }
     problems: list[str] = []
@@ -92,7 +93,7 @@ async def run(a: argparse.Namespace) -> int:
         walls = [w for w in stack.world.world.watchers if w.tier != "township"]
         tokens = [token(w.user_id, SECRET) for w in walls[-20:]]
         stack.say(f"fuzz phase: {a.frames} hostile frames over {a.phase_s} s")
-        hostiles = Hostiles(a.hostile_procs)
+        hostiles = Hostiles(a.hostile_procs, niceness=a.hostile_nice)
         hostiles.start(
             [h.addr for h in stack.hubs], tokens, a.frames, a.frames / a.phase_s, a.phase_s * 3
         )
@@ -161,6 +162,13 @@ def main() -> int:
     p.add_argument("--walls", type=int, default=20)
     p.add_argument("--client-procs", type=int, default=2)
     p.add_argument("--hostile-procs", type=int, default=2)
+    p.add_argument(
+        "--hostile-nice",
+        type=int,
+        default=0,
+        help="run the hostile processes at this niceness (19: off the hub's CPU as far as "
+        "a shared machine allows; 0: same priority, the old measurement)",
+    )
     return asyncio.run(run(p.parse_args()))
 
 
