@@ -25,6 +25,7 @@ from hub.config import Settings, get_settings
 from hub.db import Database, background_work
 from hub.deps import Hub, HubDep
 from hub.inputs import refuse_bad_input
+from hub.meta.views import router as meta_router
 from hub.middleware import BodyLimit, CatchAll
 from hub.org.views import router as org_router
 from hub.outbox.runner import ConsumerRunner, default_consumers
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         attachments_router,
         screens_router,
         sla_router,
+        meta_router,
     )
     # Every API route passes the input rules (hub/inputs.py), then the permission table
     # (hub/auth/permissions.py ROUTES), before its view.

@@ -107,6 +107,7 @@ async def test_an_api_key_without_the_grant_may_not_set_duty(
     assert r.json() == {
         "error": "forbidden",
         "message": "API key lacks grant staff.duty",
+        "kind": "grant",
         "missing": "staff.duty",
     }
     assert await _status(hub, world.staff["police_a"]) == "on_duty"

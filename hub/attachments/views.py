@@ -92,9 +92,17 @@ async def upload_attachment(
             )
         ).one()
     if case.state in TERMINAL_STATES:
-        raise Conflict(f"case {case_id} is {case.state.value}: it takes no more photos")
+        raise Conflict(
+            f"case {case_id} is {case.state.value}: it takes no more photos",
+            kind="case_finished",
+            state=case.state.value,
+        )
     if count >= settings.per_case:
-        raise Conflict(f"case {case_id} already has {count} photos (the limit)")
+        raise Conflict(
+            f"case {case_id} already has {count} photos (the limit)",
+            kind="photo_limit",
+            limit=count,
+        )
     data = await file.read(settings.max_bytes + 1)
     if len(data) > settings.max_bytes:
         raise TooLarge(f"the photo is over {settings.max_bytes} bytes", field="file")

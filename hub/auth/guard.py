@@ -38,7 +38,7 @@ class Guard:
         endpoint = route.endpoint if isinstance(route, APIRoute) else None
         rule = self.rules.get((request.method, endpoint)) if endpoint is not None else None
         if rule is None:
-            raise Forbidden("no permission is declared for this endpoint")
+            raise Forbidden("no permission is declared for this endpoint", kind="undeclared")
         if rule.scope is Scope.PUBLIC:
             return
         # The headers are read here rather than declared, so public routes do not appear

@@ -130,6 +130,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{_V1}/auth/refresh"): Rule(None, Scope.PUBLIC),
     ("POST", f"{_V1}/auth/logout"): Rule(None, Scope.SELF),
     ("GET", f"{_V1}/auth/me"): Rule(None, Scope.SELF),
+    # The wire contract: code tables and labels, which the login page needs before login.
+    ("GET", f"{_V1}/meta"): Rule(None, Scope.PUBLIC),
     ("GET", f"{_V1}/users"): Rule(P.USERS_MANAGE, Scope.CITY),
     ("POST", f"{_V1}/users"): Rule(P.USERS_MANAGE, Scope.CITY),
     ("PATCH", f"{_V1}/users/{{user_id}}"): Rule(P.USERS_MANAGE, Scope.CITY),

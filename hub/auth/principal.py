@@ -50,7 +50,9 @@ class Principal:
 
     def check(self, what: Action | Permission) -> None:
         if (reason := self.denial(what)) is not None:
-            raise Forbidden(reason, missing=what.value)
+            # `kind` and `missing` let a screen say in Chinese what was refused.
+            kind = "role" if not may(self.role, what) else "grant"
+            raise Forbidden(reason, kind=kind, missing=what.value)
 
 
 async def load_principal(

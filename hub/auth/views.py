@@ -197,7 +197,8 @@ async def create_user(body: UserCreate, hub: HubDep) -> User:
             session.add(user)
     except IntegrityError as exc:
         raise Conflict(
-            f"username {body.username!r} is taken, or a referenced id does not exist"
+            f"username {body.username!r} is taken, or a referenced id does not exist",
+            kind="username_taken",
         ) from exc
     return user
 
@@ -210,7 +211,7 @@ async def update_user(user_id: PathId, body: UserPatch, hub: HubDep, me: Current
     if not changes:
         raise Unprocessable("body", "nothing to change")
     if user_id == me.user_id and (changes.get("disabled") or "role" in changes):
-        raise Conflict("an admin may not disable or demote their own account")
+        raise Conflict("an admin may not disable or demote their own account", kind="self_demote")
     try:
         async with hub.db.transaction() as session:
             user = await session.get(User, user_id)

@@ -22,7 +22,7 @@ from hub.cases.machine import (
     Action,
     CaseState,
     IllegalTransition,
-    allowed_actions,
+    case_actions,
 )
 from hub.cases.models import Case, new_case
 from hub.cases.queries import lock_case
@@ -46,7 +46,9 @@ async def _existing(session: AsyncSession, actor: Principal, key: str) -> Case |
 def _same_request(case: Case, data: s.CaseCreate) -> Case:
     if case.idempotency_fingerprint != _fingerprint(data):
         raise Conflict(
-            "Idempotency-Key was already used for a different case body", case_id=case.id
+            "Idempotency-Key was already used for a different case body",
+            kind="idempotency_reuse",
+            case_id=case.id,
         )
     return case
 
@@ -79,7 +81,9 @@ async def _create(
     if place is None:
         raise Unprocessable("grid_code", f"unknown grid {data.grid_code!r}")
     if not place_in_scope(actor, place):
-        raise Forbidden(f"grid {data.grid_code} is outside your region", field="grid_code")
+        raise Forbidden(
+            f"grid {data.grid_code} is outside your region", kind="scope", field="grid_code"
+        )
     entry = None
     if data.category_code:
         entry = ref.current.get(data.category_code)
@@ -133,9 +137,10 @@ async def perform(
         if body.version != case.version:
             raise Conflict(
                 f"stale version {body.version}: the case is at version {case.version}",
+                kind="stale_version",
                 state=case.state.value,
                 version=case.version,
-                allowed_actions=[a.value for a in _allowed(case)],
+                allowed_actions=_offered(actor, case_actions(case.state, case.whistle_level)),
             )
         ctx = unit.ctx(actor, case, hub.clock.now(), ref)
         try:
@@ -143,9 +148,11 @@ async def perform(
         except IllegalTransition as exc:
             raise Conflict(
                 str(exc),
+                kind="illegal_transition",
+                action=exc.action.value,
                 state=exc.state.value,
                 version=case.version,
-                allowed_actions=[a.value for a in exc.allowed],
+                allowed_actions=_offered(actor, exc.allowed),
             ) from exc
         # The deadline rows follow the case's clocks in the same transaction.
         await sync_deadlines(session, case, ref.calendar)
@@ -155,5 +162,6 @@ async def perform(
     return case
 
 
-def _allowed(case: Case) -> list[Action]:
-    return allowed_actions(case.state)
+def _offered(actor: Principal, actions: list[Action]) -> list[str]:
+    # The buttons the caller's screen should now show: the case view's allowed_actions.
+    return [a.value for a in actions if actor.can(a)]

@@ -11,13 +11,20 @@ from hub.attachments.models import Attachment
 from hub.cases import schemas as s
 from hub.cases.context import Ctx
 from hub.cases.events import EventType as E
-from hub.cases.machine import OPEN_STATES, Action, next_state
+from hub.cases.machine import (
+    MAX_WHISTLE_LEVEL,
+    OPEN_STATES,
+    Action,
+    IllegalTransition,
+    case_actions,
+    next_state,
+)
 from hub.cases.models import Case
 from hub.cases.queries import lock_case
 from hub.cases.routing_step import route_case
 from hub.cases.timeline import snapshot
 from hub.enums import TIER_OF_WHISTLE_LEVEL
-from hub.errors import Conflict, NotFound, Unprocessable
+from hub.errors import NotFound, Unprocessable
 from hub.sla.arming import set_due
 from hub.sla.assessment import (
     ASSESSED,
@@ -73,8 +80,13 @@ async def _escalate(ctx: Ctx, body: s.Versioned) -> None:
     assert isinstance(body, s.Reason)
     next_state(ctx.case.state, Action.ESCALATE)
     level = ctx.case.whistle_level or 1
-    if level >= 3:
-        raise Conflict("the whistle is already at level 3", state=ctx.case.state.value)
+    if level >= MAX_WHISTLE_LEVEL:
+        raise IllegalTransition(
+            ctx.case.state,
+            Action.ESCALATE,
+            allowed=case_actions(ctx.case.state, level),
+            why=f"the whistle is already at level {MAX_WHISTLE_LEVEL}",
+        )
     await route_case(ctx, Action.ESCALATE, tier=TIER_OF_WHISTLE_LEVEL[level + 1], note=body.reason)
 
 

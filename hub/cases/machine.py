@@ -93,20 +93,38 @@ OPEN_STATES = frozenset(set(CaseState) - {S.CLOSED, S.MERGED, S.CANCELLED})
 TERMINAL_STATES = frozenset({S.CLOSED, S.MERGED, S.CANCELLED})
 # States in which a department holds the case and its clock runs.
 WITH_DEPARTMENT = frozenset({S.DISPATCHED, S.ACKNOWLEDGED, S.ON_SITE})
-# The dispatcher's queue: cases waiting for a person to decide.
+# The dispatcher's queue: cases waiting for a person to decide (the console's first tab).
 QUEUE_STATES = frozenset({S.REPORTED, S.CLASSIFIED, S.RETURNED, S.AWAITING_CONFIRMATION})
+# 三级哨 is the top of the whistle ladder: above it, only supervision (督办) remains.
+MAX_WHISTLE_LEVEL = 3
 
 
 class IllegalTransition(Exception):
-    def __init__(self, state: CaseState, action: Action) -> None:
+    def __init__(
+        self,
+        state: CaseState,
+        action: Action,
+        *,
+        allowed: list[Action] | None = None,
+        why: str | None = None,
+    ) -> None:
         self.state = state
         self.action = action
-        self.allowed = allowed_actions(state)
-        super().__init__(f"cannot {action} a case that is {state}")
+        self.allowed = allowed_actions(state) if allowed is None else allowed
+        super().__init__(why or f"cannot {action} a case that is {state}")
 
 
 def allowed_actions(state: CaseState) -> list[Action]:
     return sorted(TRANSITIONS[state], key=list(Action).index)
+
+
+def case_actions(state: CaseState, whistle_level: int | None) -> list[Action]:
+    """What may be done to a case now: its state's actions, less escalating a whistle that
+    is already at the top level. Screens offer exactly these (the case's `allowed_actions`)."""
+    actions = allowed_actions(state)
+    if (whistle_level or 1) >= MAX_WHISTLE_LEVEL:
+        actions = [a for a in actions if a is not A.ESCALATE]
+    return actions
 
 
 def next_state(state: CaseState, action: Action, *, needs_confirmation: bool = False) -> CaseState:

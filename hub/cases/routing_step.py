@@ -63,7 +63,11 @@ async def route_case(
     if isinstance(decision, Undecided):
         if automatic:
             return decision
-        raise Conflict(f"cannot route this case: {decision.reason}", state=case.state.value)
+        raise Conflict(
+            f"cannot route this case: {decision.reason}",
+            kind="unroutable",
+            state=case.state.value,
+        )
     if staff_id is not None:
         assert ctx.session is not None  # overrides come with actions on stored cases
         staff = await ctx.session.get(Staff, staff_id)

@@ -15,7 +15,7 @@ from hub.auth.deps import CurrentUser, require
 from hub.auth.permissions import Permission
 from hub.auth.principal import Principal
 from hub.cases import actions, queries
-from hub.cases.machine import Action, CaseState, allowed_actions
+from hub.cases.machine import Action, CaseState, case_actions
 from hub.cases.models import Case
 from hub.cases.queries import case_view
 from hub.cases.schemas import ACTION_BODIES, CaseCreate, CaseOut, EventOut, Versioned
@@ -30,7 +30,7 @@ CaseId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def case_out(case: Case, user: Principal, now: datetime) -> CaseOut:
     out = CaseOut.model_validate(case)
     out.overdue = queries.is_overdue(case, now)
-    out.allowed_actions = [a for a in allowed_actions(case.state) if user.can(a)]
+    out.allowed_actions = [a for a in case_actions(case.state, case.whistle_level) if user.can(a)]
     return out
 
 
@@ -55,7 +55,9 @@ async def create_case(
     # rather than validated into a model and then again by FastAPI.
     view = case_view(case, hub.clock.now())
     del view["city_id"]
-    view["allowed_actions"] = [a.value for a in allowed_actions(case.state) if user.can(a)]
+    view["allowed_actions"] = [
+        a.value for a in case_actions(case.state, case.whistle_level) if user.can(a)
+    ]
     return Response(
         orjson.dumps(view), status_code=201 if created else 200, media_type="application/json"
     )

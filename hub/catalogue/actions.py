@@ -43,7 +43,9 @@ async def create_entry(
         await bump(session)
         on_commit(session, invalidated)
         if await queries.history(session, body.code):
-            raise Conflict(f"entry {body.code!r} exists; PUT a new version instead")
+            raise Conflict(
+                f"entry {body.code!r} exists; PUT a new version instead", kind="entry_exists"
+            )
         entry = CatalogueEntry(**_columns(body), version=1, created_at=now, created_by=user.user_id)
         session.add(entry)
     return entry

@@ -42,7 +42,8 @@ async def set_duty(
         if not own and (outside := await posts_outside(session, user, staff_id)):
             raise Forbidden(
                 f"staff {staff_id} holds {outside} post(s) outside your scope: "
-                "their duty status changes who gets those townships' cases"
+                "their duty status changes who gets those townships' cases",
+                kind="scope",
             )
         await bump(session)
         on_commit(session, invalidated)
@@ -83,7 +84,9 @@ async def _check_post_place(session: AsyncSession, user: Principal, body: PostPu
     if township is None or township.tier is not Tier.TOWNSHIP:
         raise Unprocessable("township_id", f"no township {body.township_id}")
     if not region_in_scope(user, township.code):
-        raise Forbidden(f"township {township.code} is outside your region", field="township_id")
+        raise Forbidden(
+            f"township {township.code} is outside your region", kind="scope", field="township_id"
+        )
     dept = (
         await session.exec(
             select(Department).where(Department.id == body.department_id, department_scope(user))

@@ -48,7 +48,7 @@ async def authorize(session: AsyncSession, user: Principal, topic: Topic) -> Gra
     user.check(TOPICS[topic.kind].permission or Permission.CASE_READ)
     if topic.kind == "inbox":
         if user.staff_id is None:
-            raise Forbidden("only staff have a task inbox")
+            raise Forbidden("only staff have a task inbox", kind="no_inbox")
         return Grant(topic)
     if topic.key is None:
         raise NotFound(f"a {topic.kind} topic needs a key")
