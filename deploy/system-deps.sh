@@ -2,7 +2,8 @@
 # Installs the OS packages the test suite and benchmarks run for real: PostgreSQL and
 # Redis servers, wrk, nginx (the tests check deploy/nginx/hub.conf with `nginx -t`), and
 # Debian's Chromium (the screen tests drive it; Playwright never
-# downloads a browser) with a CJK font so the screenshots show Chinese. Only what is
+# downloads a browser) with a CJK font so the screenshots show Chinese, and nodejs for the
+# pages' unit tests (tests/js). Only what is
 # missing is installed; nothing happens when all is there.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -eq 0 ]; then

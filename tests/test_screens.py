@@ -23,7 +23,6 @@ from playwright.async_api import FilePayload, Page, Request, expect
 
 pytest.register_assert_rewrite("tests.browser")  # before the import below: a plugin too
 
-from hub.cases.machine import OPEN_STATES, QUEUE_STATES, WITH_DEPARTMENT  # noqa: E402
 from tests.browser import (  # noqa: E402
     CATEGORY,
     COUNTY,
@@ -46,20 +45,6 @@ async def _screenshot(page: Page, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=path)
     return path
-
-
-def test_the_screens_state_sets_are_the_machines() -> None:
-    """The screens count overdue (and fill their tabs) with copies of the machine's sets:
-    a state added to one and not the other would make the console disagree with the wall."""
-    source = (ROOT / "web" / "js" / "store.js").read_text()
-    for name, states in (
-        ("OPEN_STATES", OPEN_STATES),
-        ("QUEUE_STATES", QUEUE_STATES),
-        ("WITH_DEPARTMENT", WITH_DEPARTMENT),
-    ):
-        found = re.search(rf"export const {name} = new Set\(\[(.*?)\]\);", source, re.S)
-        assert found is not None, name
-        assert set(re.findall(r'"([a-z_]+)"', found.group(1))) == set(states), name
 
 
 async def _kpi(page: Page, key: str) -> int:

@@ -5,9 +5,10 @@ import { ApiError, api } from "./api.js";
 import { checkChain } from "./chain.js";
 import { h, toast } from "./dom.js";
 import {
-  PRIORITY_CODES, SOURCE_CODES, actionLabel, eventLabel, lang, levelLabel, nameOf,
-  priorityLabel, reasonLabel, sourceLabel, stateLabel, t,
+  PRIORITY_CODES, SOURCE_CODES, actionLabel, errorMessage, eventLabel, fieldLabel, lang,
+  levelLabel, nameOf, priorityLabel, reasonLabel, sourceLabel, stateLabel, stepLabel, t,
 } from "./i18n.js";
+import { contract } from "./meta.js";
 import { setupChrome } from "./nav.js";
 import { CaseStore, QUEUE_STATES, WITH_DEPARTMENT, isOverdue, slaStatus } from "./store.js";
 import { Stream, showStatus } from "./stream.js";
@@ -22,25 +23,6 @@ const TABS = {
 };
 const TAB_ORDER = Object.keys(TABS);
 // The body fields of each action (besides `version`); "?" marks optional ones.
-const ACTION_FIELDS = {
-  classify: ["category_code"],
-  dispatch: ["category_code?", "department_id?"],
-  "confirm-whistle": ["note?"],
-  verify: ["note?"],
-  close: ["note?"],
-  reject: ["reason"],
-  return: ["reason"],
-  transfer: ["department_id", "reason"],
-  escalate: ["reason"],
-  reopen: ["reason"],
-  merge: ["into_case_id"],
-  cancel: ["reason"],
-  evaluate: ["township_score", "comment?"],
-  acknowledge: ["note?"],
-  "check-in": ["note?"],
-  resolve: ["note?"],
-};
-
 const state = {
   user: null,
   home: null,
@@ -140,14 +122,14 @@ async function loadDetail() {
     const eventsText = await eventsResponse.text();
     let suggestion = null;
     if (QUEUE_STATES.has(detail.state) && detail.allowed_actions.includes("dispatch")) {
-      suggestion = await api(`/screens/cases/${id}/routing`).catch((err) => ({ error: err.message }));
+      suggestion = await api(`/screens/cases/${id}/routing`).catch((err) => ({ error: errorMessage(err) }));
     }
     if (seq !== loadSeq) return;
     state.detail = { case: detail, eventsText, events: JSON.parse(eventsText), photos, suggestion };
     state.store.apply(detail);
     renderDetail();
   } catch (err) {
-    if (seq === loadSeq) toast(t("err.generic", { msg: err.message }), "error");
+    if (seq === loadSeq) toast(t("err.generic", { msg: errorMessage(err) }), "error");
   }
 }
 
@@ -213,7 +195,7 @@ async function previewCategory(code) {
   try {
     state.detail.suggestion = await api(`/screens/cases/${id}/routing`, { query: { category_code: code } });
   } catch (err) {
-    state.detail.suggestion = { error: err.message };
+    state.detail.suggestion = { error: errorMessage(err) };
   }
   state.detail.preview = code;
   renderDetail();
@@ -241,31 +223,36 @@ function openForm(action) {
   first?.focus();
 }
 
+// A form field as the action's schema in the contract declares it: its label, whether it
+// is required, its type and limits, so the form cannot ask for what the server refuses.
 function field(c, spec) {
-  const optional = spec.endsWith("?");
-  const name = spec.replace("?", "");
-  const required = !optional;
+  const { name, required } = spec;
+  const label = fieldLabel(name);
   if (name === "category_code") {
     const list = h("datalist", { id: "dl-category" },
       ...state.catalogue.map((e) => h("option", { value: e.code }, `${e.name_zh} ${e.pinyin}`)));
     const value = (state.detail && state.detail.preview) || c.category_code || "";
-    return h("label", {}, t("console.f.category"), h("input", { name, required, list: "dl-category", value }), list);
+    return h("label", {}, label, h("input", { name, required, list: "dl-category", value }), list);
   }
   if (name === "department_id") {
     const depts = [...state.departments.values()].filter((d) => d.region_id === c.county_id || d.region_id === c.township_id);
-    return h("label", {}, t("console.f.department"), h("select", { name, required },
-      optional ? h("option", { value: "" }, "—") : null,
+    return h("label", {}, label, h("select", { name, required },
+      required ? null : h("option", { value: "" }, "—"),
       ...depts.map((d) => h("option", { value: d.id, selected: d.id === c.department_id }, nameOf(d)))));
   }
-  if (name === "into_case_id") return h("label", {}, t("console.f.into"), h("input", { name, required, type: "number", min: 1 }));
-  if (name === "township_score") return h("label", {}, t("console.f.score"), h("input", { name, required, type: "number", min: 1, max: 5 }));
-  const label = name === "reason" ? t("console.f.reason") : t("console.f.note");
-  return h("label", {}, label, h("textarea", { name, required, rows: 2, maxlength: 2000 }));
+  if (spec.type === "integer" || spec.type === "number") {
+    const limits = { min: spec.minimum ?? 1, max: spec.maximum, step: spec.type === "integer" ? 1 : "any" };
+    return h("label", {}, label, h("input", { name, required, type: "number", ...limits }));
+  }
+  return h("label", {}, label, h("textarea", { name, required, rows: 2, maxlength: spec.maxLength ?? 2000 }));
 }
+
+// Arrays (photo ids) are attached on the staff page, not typed into a form.
+const formFields = (action) => contract.fields(action).filter((f) => f.type !== "array");
 
 function actionForm(c, action) {
   const form = h("form", { class: "action-form", id: "action-form", dataset: { action } },
-    ...(ACTION_FIELDS[action] || ["note?"]).map((spec) => field(c, spec)),
+    ...formFields(action).map((spec) => field(c, spec)),
     h("div", { class: "row" },
       h("button", { type: "submit", class: "primary" }, `${actionLabel(action)} · ${t("console.confirm")}`),
       h("button", { type: "button", onclick: () => { state.form = null; renderDetail(); } }, t("console.cancel"))));
@@ -278,9 +265,10 @@ function actionForm(c, action) {
 
 async function submitAction(c, action, data) {
   const body = { version: c.version };
+  const types = Object.fromEntries(contract.fields(action).map((f) => [f.name, f.type]));
   for (const [key, value] of data.entries()) {
     if (value === "") continue;
-    body[key] = ["department_id", "into_case_id", "township_score"].includes(key) ? Number(value) : value;
+    body[key] = types[key] === "integer" || types[key] === "number" ? Number(value) : value;
   }
   try {
     const updated = await api(`/cases/${c.id}/${action}`, { method: "POST", json: body });
@@ -290,11 +278,11 @@ async function submitAction(c, action, data) {
     renderList();
     await loadDetail();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 409 && /version/i.test(err.message)) {
-      toast(t("err.conflict"), "error");
+    if (err instanceof ApiError && err.status === 409 && err.body.kind === "stale_version") {
+      toast(errorMessage(err), "error");
       await loadDetail();
     } else {
-      toast(t("err.generic", { msg: err.message }), "error", 6000);
+      toast(t("err.generic", { msg: errorMessage(err) }), "error", 6000);
     }
   }
 }
@@ -323,8 +311,8 @@ function payloadSummary(ev) {
   if (p.reason) bits.push(p.reason);
   if (p.decision && p.decision.whistle_level) bits.push(levelLabel(p.decision.whistle_level));
   if (p.decision && p.decision.department_id) bits.push(deptName(p.decision.department_id));
-  if (p.step) bits.push(p.step);
-  if (p.reached && p.reached.rank) bits.push(t("console.reached", { rank: t(`console.rank.${p.reached.rank}`) }));
+  if (p.step) bits.push(stepLabel(p.step));
+  if (p.reached && p.reached.rank) bits.push(t("console.reached", { rank: contract.label("ranks", p.reached.rank, lang()) }));
   if (p.outcome === "unreachable") bits.push(`⚠ ${t("console.unreachable")}`);
   return bits.join(" · ");
 }
@@ -345,7 +333,7 @@ function renderTimeline(events, eventsText) {
     status.dataset.ok = String(result.ok);
   } catch (err) {
     status.className = "chain-bad";
-    status.textContent = `✗ ${err.message}`;
+    status.textContent = `✗ ${errorMessage(err)}`;
     status.dataset.ok = "false";
   }
   // An escalation whose whole chain was off duty reached nobody: say so above the list.
@@ -509,7 +497,7 @@ function setupIntake() {
       state.tab = TAB_ORDER.find((name) => TABS[name](created)) || "all";
       await select(created.id);
     } catch (err) {
-      toast(t("err.generic", { msg: err.message }), "error", 6000);
+      toast(t("err.generic", { msg: errorMessage(err) }), "error", 6000);
     }
   });
   form.addEventListener("keydown", (ev) => {

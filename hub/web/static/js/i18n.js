@@ -1,6 +1,8 @@
 // The UI catalogue: Chinese by default, English on request. One English term per concept,
 // as in the code and the API (docs: shared/DOMAIN.md "Words to use in code").
 
+import { contract } from "./meta.js";
+
 const STORE_KEY = "hub.lang";
 
 const zh = {
@@ -45,10 +47,6 @@ const zh = {
   "wall.overdue_list": "超期案件",
   "wall.no_events": "暂无动态",
   "wall.dept_open": "在办 {n}",
-  "level.0": "未定级",
-  "level.1": "一级哨",
-  "level.2": "二级哨",
-  "level.3": "三级哨",
   "console.title": "调度台",
   "console.queue": "案件队列",
   "console.tab.queue": "待处理",
@@ -77,12 +75,6 @@ const zh = {
   "console.reached": "已通知：{rank}",
   "console.unreachable": "升级无人可达",
   "console.unreachable.warning": "{n} 次超时升级无人可达：整条升级链无人在岗，请人工处置",
-  "console.rank.b_post": "B岗",
-  "console.rank.leader": "部门领导",
-  "console.rank.liaison": "部门联络员",
-  "console.rank.township_command": "街乡指挥中心",
-  "console.rank.county_command": "区县指挥中心",
-  "console.rank.city_command": "市指挥中心",
   "console.chain.ok": "哈希链校验通过（{n} 条事件）",
   "console.chain.broken": "哈希链断裂：第 {seq} 条，{reason}",
   "console.chain.checking": "正在校验哈希链…",
@@ -195,10 +187,6 @@ const en = {
   "wall.overdue_list": "Overdue cases",
   "wall.no_events": "Nothing yet",
   "wall.dept_open": "{n} open",
-  "level.0": "Unrouted",
-  "level.1": "Level 1",
-  "level.2": "Level 2",
-  "level.3": "Level 3",
   "console.title": "Dispatcher console",
   "console.queue": "Cases",
   "console.tab.queue": "To handle",
@@ -227,12 +215,6 @@ const en = {
   "console.reached": "reached: {rank}",
   "console.unreachable": "escalation reached nobody",
   "console.unreachable.warning": "{n} escalation(s) reached nobody: nobody on the whole chain is on duty — handle by hand",
-  "console.rank.b_post": "B post",
-  "console.rank.leader": "department leader",
-  "console.rank.liaison": "department liaison",
-  "console.rank.township_command": "township command centre",
-  "console.rank.county_command": "county command centre",
-  "console.rank.city_command": "city command centre",
   "console.chain.ok": "Hash chain verified ({n} events)",
   "console.chain.broken": "Hash chain broken at event {seq}: {reason}",
   "console.chain.checking": "Checking the hash chain…",
@@ -303,91 +285,6 @@ const en = {
   "err.conflict": "Someone changed this case meanwhile; refreshed, please retry",
 };
 
-const STATES = {
-  reported: ["已上报", "Reported"],
-  classified: ["已分类", "Classified"],
-  awaiting_confirmation: ["待领导确认", "Awaiting confirmation"],
-  dispatched: ["已派遣", "Dispatched"],
-  acknowledged: ["已签收", "Acknowledged"],
-  on_site: ["已报到", "On site"],
-  resolved: ["已办结待核查", "Resolved"],
-  verified: ["已核查", "Verified"],
-  closed: ["已结案", "Closed"],
-  returned: ["已退回", "Returned"],
-  merged: ["已合并", "Merged"],
-  cancelled: ["已撤销", "Cancelled"],
-};
-
-const ACTIONS = {
-  classify: ["分类", "Classify"],
-  dispatch: ["派遣", "Dispatch"],
-  "confirm-whistle": ["确认吹哨", "Confirm whistle"],
-  acknowledge: ["签收", "Acknowledge"],
-  "check-in": ["报到", "Check in"],
-  resolve: ["办结", "Resolve"],
-  verify: ["核查通过", "Verify"],
-  reject: ["驳回返工", "Reject"],
-  close: ["结案", "Close"],
-  return: ["退回", "Return"],
-  transfer: ["转派", "Transfer"],
-  escalate: ["升级吹哨", "Escalate"],
-  reopen: ["重新办理", "Reopen"],
-  merge: ["合并", "Merge"],
-  cancel: ["撤销", "Cancel"],
-  evaluate: ["评价", "Evaluate"],
-};
-
-const EVENTS = {
-  created: ["上报", "Reported"],
-  classified: ["分类", "Classified"],
-  dispatched: ["吹哨派遣", "Whistle dispatched"],
-  whistle_awaiting_confirmation: ["三级哨待确认", "Level-3 whistle awaiting confirmation"],
-  whistle_confirmed: ["确认吹哨", "Whistle confirmed"],
-  acknowledged: ["签收", "Acknowledged"],
-  checked_in: ["到场报到", "Checked in"],
-  resolved: ["办结反馈", "Resolved"],
-  verified: ["核查通过", "Verified"],
-  rejected: ["驳回返工", "Rejected (rework)"],
-  closed: ["结案", "Closed"],
-  returned: ["退回", "Returned"],
-  transferred: ["转派", "Transferred"],
-  escalated: ["升级吹哨", "Escalated"],
-  reopened: ["重新办理", "Reopened"],
-  merged: ["合并", "Merged"],
-  merged_from: ["并入", "Merged in"],
-  cancelled: ["撤销", "Cancelled"],
-  evaluated: ["评价", "Evaluated"],
-  sla_warning: ["期限预警", "Deadline warning"],
-  sla_breach: ["超时", "Deadline breached"],
-  sla_escalation: ["超时升级", "Escalation"],
-};
-
-const STEPS = {
-  ack: ["签收", "acknowledge"],
-  checkin: ["报到", "check-in"],
-  resolve: ["办结", "resolve"],
-  verify: ["核查", "verify"],
-};
-
-const RUNGS = {
-  push_backup: ["推送B岗", "pushed to the B post"],
-  push_leader: ["推送部门领导", "pushed to the department leader"],
-  flag_township: ["提示街乡", "flagged to the township"],
-  raise_whistle: ["升级吹哨", "whistle raised"],
-  supervise_county: ["区县督办", "county supervision"],
-  supervise_city: ["市级督办", "city supervision"],
-};
-
-const SOURCES = {
-  grid_patrol: ["网格巡查", "Grid patrol"],
-  hotline_12345: ["12345热线", "12345 hotline"],
-  public_app: ["群众App", "Public app"],
-  referral: ["转办", "Referral"],
-  department: ["部门发现", "Department"],
-};
-
-const PRIORITIES = { normal: ["一般", "Normal"], urgent: ["紧急", "Urgent"] };
-
 // The router's reasons are English sentences; these patterns give them in Chinese.
 const REASONS = [
   [/^catalogue entry (\S+) v(\d+) assigns the (\w+) tier$/, (m) => `权责清单事项 ${m[1]}（第 ${m[2]} 版）规定由${tierZh(m[3])}办理`],
@@ -419,21 +316,27 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
-function pick(pair, fallback) {
-  if (!pair) return fallback;
-  return lang() === "en" ? pair[1] : pair[0];
-}
+// The domain's words come from the server's contract (meta.js), never from a copy here.
+export const stateLabel = (s) => contract.label("states", s, lang());
+export const actionLabel = (a) => contract.label("actions", a, lang());
+export const eventLabel = (e) => contract.label("events", e, lang());
+export const stepLabel = (s) => contract.label("steps", s, lang());
+export const rungLabel = (r) => contract.label("rungs", r, lang());
+export const sourceLabel = (s) => contract.label("sources", s, lang());
+export const priorityLabel = (p) => contract.label("priorities", p, lang());
+export const fieldLabel = (f) => contract.label("fields", f, lang());
+export const roleLabel = (r) => contract.label("roles", r, lang());
+export const levelLabel = (n) => contract.levelLabel(n, lang());
+export const SOURCE_CODES = contract.codes("sources");
+export const PRIORITY_CODES = contract.codes("priorities");
 
-export const stateLabel = (s) => pick(STATES[s], s);
-export const actionLabel = (a) => pick(ACTIONS[a], a);
-export const eventLabel = (e) => pick(EVENTS[e], e);
-export const stepLabel = (s) => pick(STEPS[s], s);
-export const rungLabel = (r) => pick(RUNGS[r], r);
-export const sourceLabel = (s) => pick(SOURCES[s], s);
-export const priorityLabel = (p) => pick(PRIORITIES[p], p);
-export const levelLabel = (n) => t(`level.${n || 0}`);
-export const SOURCE_CODES = Object.keys(SOURCES);
-export const PRIORITY_CODES = Object.keys(PRIORITIES);
+/** What to tell the user about a failed request: the contract's message for its error
+ * code and kind in the page's language (an ApiError carries the body). */
+export function errorMessage(err) {
+  if (err && err.body && err.body.error) return contract.errorText(err.body, lang());
+  if (err && typeof err.error === "string") return contract.errorText(err, lang()); // a socket's reply
+  return (err && err.message) || String(err ?? "?");
+}
 
 export function reasonLabel(reason) {
   if (lang() === "en") return reason;

@@ -2,7 +2,7 @@
 // acknowledged over the socket, checked in with the location, resolved with a photo.
 import { ApiError, api } from "./api.js";
 import { h, toast } from "./dom.js";
-import { levelLabel, nameOf, stateLabel, t } from "./i18n.js";
+import { errorMessage, levelLabel, nameOf, stateLabel, t } from "./i18n.js";
 import { setupChrome } from "./nav.js";
 import { CaseStore } from "./store.js";
 import { Stream, showStatus } from "./stream.js";
@@ -181,7 +181,7 @@ async function act(id, action, body) {
       state.store.apply(await api(`/cases/${id}`));
       render();
     } else {
-      toast(t("err.generic", { msg: err.message }), "error", 6000);
+      toast(t("err.generic", { msg: errorMessage(err) }), "error", 6000);
     }
     return null;
   }
@@ -198,7 +198,7 @@ async function acknowledge(id) {
   } else if (result.error && /not connected|disconnected/.test(result.error.message || "")) {
     await act(id, "acknowledge", { note: "" }); // the REST action does the same
   } else {
-    toast(t("err.generic", { msg: (result.error && result.error.message) || "?" }), "error");
+    toast(t("err.generic", { msg: errorMessage(result.error) }), "error");
     state.store.apply(await api(`/cases/${id}`));
     render();
   }
@@ -267,7 +267,7 @@ async function resolve(id, form) {
       render();
     }
   } catch (err) {
-    toast(t("err.generic", { msg: err.message }), "error", 6000);
+    toast(t("err.generic", { msg: errorMessage(err) }), "error", 6000);
   } finally {
     submit.disabled = false;
   }

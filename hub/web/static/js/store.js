@@ -1,12 +1,12 @@
 // Cases as the stream delivers them: the copy with the higher version wins, so frames
 // applied over a snapshot converge on what a fresh snapshot would say.
 
-export const OPEN_STATES = new Set([
-  "reported", "classified", "awaiting_confirmation", "dispatched", "acknowledged",
-  "on_site", "resolved", "verified", "returned",
-]);
-export const QUEUE_STATES = new Set(["reported", "classified", "returned", "awaiting_confirmation"]);
-export const WITH_DEPARTMENT = new Set(["dispatched", "acknowledged", "on_site"]);
+import { contract } from "./meta.js";
+
+// The state sets are the server's (hub/cases/machine.py), read from the contract.
+export const OPEN_STATES = contract.sets.open;
+export const QUEUE_STATES = contract.sets.queue;
+export const WITH_DEPARTMENT = contract.sets.with_department;
 
 export class CaseStore {
   constructor(keep = (c) => OPEN_STATES.has(c.state)) {
