@@ -159,6 +159,15 @@ async def test_level3_case_offers_no_escalate_and_says_why(
     body = r.json()
     assert body["kind"] == "illegal_transition" and body["action"] == "escalate"
     assert body["allowed_actions"] == case["allowed_actions"]
+    # Any refused action lists the case's actions, not its state's: no escalate at level 3
+    # once the leader has confirmed and the county department holds the case.
+    await api.act("leader", case, "confirm-whistle")
+    case = await api.get(case["id"], "dispatcher")
+    assert case["state"] == "dispatched" and "transfer" in case["allowed_actions"]
+    assert "escalate" not in case["allowed_actions"]
+    closing = await api.act_raw("dispatcher", case, "close")
+    assert closing.status_code == 409
+    assert closing.json()["allowed_actions"] == case["allowed_actions"]
     stale = await api.act_raw("dispatcher", {**case, "version": 1}, "cancel", reason="x")
     assert stale.status_code == 409 and stale.json()["kind"] == "stale_version"
 

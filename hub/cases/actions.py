@@ -152,7 +152,8 @@ async def perform(
                 action=exc.action.value,
                 state=exc.state.value,
                 version=case.version,
-                allowed_actions=_offered(actor, exc.allowed),
+                # The case's own actions (its whistle level too), not only its state's.
+                allowed_actions=_offered(actor, case_actions(exc.state, case.whistle_level)),
             ) from exc
         # The deadline rows follow the case's clocks in the same transaction.
         await sync_deadlines(session, case, ref.calendar)

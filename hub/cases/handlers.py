@@ -16,7 +16,6 @@ from hub.cases.machine import (
     OPEN_STATES,
     Action,
     IllegalTransition,
-    case_actions,
     next_state,
 )
 from hub.cases.models import Case
@@ -84,7 +83,6 @@ async def _escalate(ctx: Ctx, body: s.Versioned) -> None:
         raise IllegalTransition(
             ctx.case.state,
             Action.ESCALATE,
-            allowed=case_actions(ctx.case.state, level),
             why=f"the whistle is already at level {MAX_WHISTLE_LEVEL}",
         )
     await route_case(ctx, Action.ESCALATE, tier=TIER_OF_WHISTLE_LEVEL[level + 1], note=body.reason)

@@ -100,17 +100,10 @@ MAX_WHISTLE_LEVEL = 3
 
 
 class IllegalTransition(Exception):
-    def __init__(
-        self,
-        state: CaseState,
-        action: Action,
-        *,
-        allowed: list[Action] | None = None,
-        why: str | None = None,
-    ) -> None:
+    def __init__(self, state: CaseState, action: Action, *, why: str | None = None) -> None:
         self.state = state
         self.action = action
-        self.allowed = allowed_actions(state) if allowed is None else allowed
+        self.allowed = allowed_actions(state)  # the state's; see case_actions for a case's
         super().__init__(why or f"cannot {action} a case that is {state}")
 
 
