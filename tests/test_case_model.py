@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hub.cases import models
 from hub.cases.machine import CaseState
 from hub.cases.models import Case, new_case
 from hub.enums import Priority, Source
@@ -49,3 +50,22 @@ def test_unknown_or_missing_fields_are_refused() -> None:
     partial = {k: v for k, v in REQUIRED.items() if k != "grid_id"}
     with pytest.raises(TypeError, match="grid_id"):
         new_case(**partial)
+
+
+def test_the_fast_path_is_taken_on_the_pinned_versions() -> None:
+    # Fails when an SQLAlchemy or pydantic upgrade changes what `_assembled` relies on:
+    # cases are then built the ordinary way (correct, slower), and this says so.
+    assert models.FAST_NEW_CASE
+
+
+def test_the_fallback_builds_the_same_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "FAST_NEW_CASE", False)
+    made, built = (
+        new_case(**REQUIRED, priority=Priority.URGENT),
+        models._assembled({**REQUIRED, "priority": Priority.URGENT}),
+    )
+    assert type(made) is Case
+    assert made.model_dump() == built.model_dump()
+    assert made.model_fields_set == built.model_fields_set
+    with pytest.raises(TypeError, match="not fields of Case"):
+        new_case(**REQUIRED, colour="red")

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, inspect, text
 from sqlalchemy.orm import instrumentation
 from sqlmodel import Field, SQLModel
 
@@ -94,16 +94,25 @@ class Case(SQLModel, table=True):
 
 def new_case(**values: Any) -> Case:
     """A new Case as `Case(**values)` builds it, without validation (the values come
-    from a validated request and the reference data) and without SQLModel's setattr per
-    field: an instance made the way the ORM makes one it loads, then its fields filled
-    in. Building a Case the ordinary way was a sizeable part of the hub's work per
-    created case (docs/benchmarks.md, Ingest)."""
+    from a validated request and the reference data) and, while `FAST_NEW_CASE` holds,
+    without SQLModel's setattr per field: an instance made the way the ORM makes one it
+    loads, then its fields filled in. Building a Case the ordinary way was a sizeable
+    part of the hub's work per created case (docs/benchmarks.md, Ingest)."""
     unknown = values.keys() - Case.model_fields.keys()
     if unknown:
         raise TypeError(f"not fields of Case: {sorted(unknown)}")
     missing = _REQUIRED - values.keys()
     if missing:
         raise TypeError(f"Case needs {sorted(missing)}")
+    if not FAST_NEW_CASE:
+        return Case(**values)
+    return _assembled(values)
+
+
+def _assembled(values: dict[str, Any]) -> Case:
+    # Relies on SQLAlchemy's ClassManager.new_instance and pydantic's private
+    # __pydantic_fields_set__/__pydantic_extra__ slots (versions pinned in pyproject.toml);
+    # `_fast_path_holds` checks at import that the result still equals the constructor's.
     case: Case = _CASE_MANAGER.new_instance()
     fields = {name: make() for name, make in _DEFAULTS.items()}
     fields.update(values)
@@ -113,7 +122,6 @@ def new_case(**values: Any) -> Case:
     return case
 
 
-_CASE_MANAGER = instrumentation.manager_of_class(Case)
 _REQUIRED = frozenset(n for n, f in Case.model_fields.items() if f.is_required())
 
 
@@ -162,3 +170,23 @@ class CaseEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
     # Stream position, assigned after commit by the relay (None until then).
     position: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+
+
+def _fast_path_holds() -> bool:
+    """Whether `_assembled` still builds what the constructor builds on the installed
+    SQLAlchemy and pydantic; if an upgrade changes their internals, new cases are built
+    the ordinary way (slower, never wrong) and tests/test_case_model.py fails to say so."""
+    sample: dict[str, Any] = {name: None for name in _REQUIRED} | {"title": "probe"}
+    try:
+        made, built = _assembled(dict(sample)), Case(**sample)
+        return (
+            made.model_dump() == built.model_dump()
+            and made.model_fields_set == built.model_fields_set
+            and inspect(made).transient
+        )
+    except Exception:
+        return False
+
+
+_CASE_MANAGER = instrumentation.manager_of_class(Case)
+FAST_NEW_CASE = _fast_path_holds()
