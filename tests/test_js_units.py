@@ -112,6 +112,6 @@ def test_js_units_agree_with_the_server(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout and f"# pass {4 + len(chains)}" in run.stdout, run.stdout[
+    assert "# fail 0" in run.stdout and f"# pass {5 + len(chains)}" in run.stdout, run.stdout[
         -2000:
     ]

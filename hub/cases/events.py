@@ -48,6 +48,16 @@ class EventType(StrEnum):
     DEADLINES_RECALCULATED = "deadlines_recalculated"
 
 
+class Ticker(StrEnum):
+    """How a command wall's ticker (滚动播报) shows an event; events without one are not
+    on it. The wall reads this from the wire contract instead of matching type names."""
+
+    WHISTLE = "whistle"  # dispatched or whistled: tagged with its whistle level
+    WARNING = "warning"
+    BREACH = "breach"
+    ESCALATION = "escalation"
+
+
 class Consumer(StrEnum):
     """Who reads committed events (see docs/architecture.md, "Consumers")."""
 
@@ -186,6 +196,7 @@ class Spec:
     label_en: str
     consumers: frozenset[Consumer]
     version: int = 1
+    ticker: Ticker | None = None  # shown on a wall's ticker, and as what
 
 
 _ALL = frozenset({Consumer.SOCKETS, Consumer.COUNTERS, Consumer.SLA})
@@ -195,13 +206,15 @@ _E = EventType
 CATALOGUE: dict[EventType, Spec] = {
     _E.CREATED: Spec(Created, "上报", "reported", _ALL),
     _E.CLASSIFIED: Spec(Classified, "分类", "classified", _ALL),
-    _E.DISPATCHED: Spec(Routed, "派遣", "dispatched", _ALL),
+    _E.DISPATCHED: Spec(Routed, "派遣", "dispatched", _ALL, ticker=Ticker.WHISTLE),
     _E.TRANSFERRED: Spec(Routed, "转派", "transferred", _ALL),
-    _E.ESCALATED: Spec(Routed, "升级吹哨", "whistle raised", _ALL),
+    _E.ESCALATED: Spec(Routed, "升级吹哨", "whistle raised", _ALL, ticker=Ticker.ESCALATION),
     _E.WHISTLE_AWAITING_CONFIRMATION: Spec(
-        Routed, "吹哨待确认", "whistle awaiting confirmation", _ALL
+        Routed, "吹哨待确认", "whistle awaiting confirmation", _ALL, ticker=Ticker.WHISTLE
     ),
-    _E.WHISTLE_CONFIRMED: Spec(Routed, "吹哨已确认", "whistle confirmed", _ALL),
+    _E.WHISTLE_CONFIRMED: Spec(
+        Routed, "吹哨已确认", "whistle confirmed", _ALL, ticker=Ticker.WHISTLE
+    ),
     _E.ACKNOWLEDGED: Spec(Noted, "签收", "acknowledged", _ALL),
     _E.CHECKED_IN: Spec(CheckedIn, "到场报到", "checked in on site", _ALL),
     _E.RESOLVED: Spec(Resolved, "处置完成", "resolved", _ALL),
@@ -214,11 +227,15 @@ CATALOGUE: dict[EventType, Spec] = {
     _E.MERGED_FROM: Spec(MergedFrom, "并入", "merged in", _ALL),
     _E.CANCELLED: Spec(Reasoned, "撤销", "cancelled", _ALL),
     _E.EVALUATED: Spec(Evaluated, "评价", "evaluated", _SHOWN),
-    _E.SLA_WARNING: Spec(Rung, "临期预警", "deadline warning", _SHOWN),
-    _E.SLA_BREACH: Spec(Rung, "超期", "deadline breached", _SHOWN),
-    _E.SLA_OVERDUE: Spec(Rung, "严重超期", "long overdue", _SHOWN),
+    _E.SLA_WARNING: Spec(Rung, "临期预警", "deadline warning", _SHOWN, ticker=Ticker.WARNING),
+    _E.SLA_BREACH: Spec(Rung, "超期", "deadline breached", _SHOWN, ticker=Ticker.BREACH),
+    _E.SLA_OVERDUE: Spec(Rung, "严重超期", "long overdue", _SHOWN, ticker=Ticker.BREACH),
     _E.SLA_ESCALATION: Spec(
-        Escalation, "超期升级", "escalated on overdue", _SHOWN | {Consumer.ESCALATION_AUDIT}
+        Escalation,
+        "超期升级",
+        "escalated on overdue",
+        _SHOWN | {Consumer.ESCALATION_AUDIT},
+        ticker=Ticker.ESCALATION,
     ),
     _E.DEADLINES_RECALCULATED: Spec(Recalculated, "时限重算", "deadlines recounted", _ALL),
 }

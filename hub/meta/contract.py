@@ -46,7 +46,11 @@ def document() -> dict[str, Any]:
         },
         "actions": [_action(a) for a in Action],
         "events": [
-            {"type": kind.value, "label": {"zh": spec.label_zh, "en": spec.label_en}}
+            {
+                "type": kind.value,
+                "label": {"zh": spec.label_zh, "en": spec.label_en},
+                "ticker": spec.ticker,
+            }
             for kind, spec in CATALOGUE.items()
         ],
         "whistle": {

@@ -24,6 +24,17 @@ test("the state sets are the server's", () => {
   assert.ok(c.sets.queue.has("reported") && !c.sets.open.has("closed"));
 });
 
+test("the wall's ticker takes its events and their kinds from the catalogue", () => {
+  assert.equal(c.ticker("sla_breach"), "breach");
+  assert.equal(c.ticker("sla_overdue"), "breach"); // missing from the wall's old hand-kept list
+  assert.equal(c.ticker("dispatched"), "whistle");
+  assert.equal(c.ticker("sla_escalation"), "escalation");
+  assert.equal(c.ticker("acknowledged"), null);
+  assert.equal(c.ticker("no_such_event"), null);
+  const kinds = new Set(doc.events.map((e) => e.ticker).filter(Boolean));
+  assert.deepEqual([...kinds].sort(), ["breach", "escalation", "warning", "whistle"]);
+});
+
 test("the evaluate form asks for both scores with the server's limits", () => {
   const fields = Object.fromEntries(c.fields("evaluate").map((f) => [f.name, f]));
   assert.equal(fields.resident_satisfaction.type, "integer");

@@ -14,6 +14,7 @@ export class Contract {
     this.labels.actions = byCode(doc.actions, (a) => a.label);
     this.labels.roles = byCode(doc.roles, (r) => r.label);
     this.labels.events = Object.fromEntries(doc.events.map((e) => [e.type, e.label]));
+    this.tickers = Object.fromEntries(doc.events.filter((e) => e.ticker).map((e) => [e.type, e.ticker]));
     this.labels.fields = {};
     for (const a of doc.actions) for (const f of a.fields) this.labels.fields[f.name] = f.label;
     this.levels = Object.fromEntries(doc.whistle.levels.map((l) => [l.level, l.label]));
@@ -26,6 +27,12 @@ export class Contract {
   label(table, code, lang) {
     const pair = (this.labels[table] || {})[code];
     return pair ? pair[lang] || pair.zh : String(code);
+  }
+
+  /** How a wall's ticker shows an event type ("whistle", "warning", "breach",
+   * "escalation"), or null when the ticker leaves it out. */
+  ticker(type) {
+    return this.tickers[type] || null;
   }
 
   levelLabel(level, lang) {

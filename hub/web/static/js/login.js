@@ -1,5 +1,5 @@
 import { ApiError, homeFor, login, me } from "./api.js";
-import { installLangToggle, t } from "./i18n.js";
+import { errorMessage, installLangToggle, t } from "./i18n.js";
 
 installLangToggle();
 
@@ -21,7 +21,10 @@ form.addEventListener("submit", async (ev) => {
     const user = await me();
     location.assign(safeNext() || homeFor(user.role));
   } catch (err) {
-    error.textContent = err instanceof ApiError && err.status === 429 ? t("login.rate") : t("login.failed");
+    // A refused login is the form's own message (a bad password is not "log in again");
+    // anything else (rate limit, a busy database, bad input) is the contract's, in zh/en.
+    const refused = err instanceof ApiError && err.status === 401;
+    error.textContent = refused ? t("login.failed") : errorMessage(err) || t("login.failed");
     error.hidden = false;
   }
 });

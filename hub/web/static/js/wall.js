@@ -3,6 +3,7 @@ import * as echarts from "/static/vendor/echarts-6.1.0/echarts.esm.min.js";
 import { api } from "./api.js";
 import { h, pct } from "./dom.js";
 import { eventLabel, levelLabel, nameOf, rungLabel, stepLabel, t } from "./i18n.js";
+import { contract } from "./meta.js";
 import { setupChrome } from "./nav.js";
 import { CaseStore, isOverdue } from "./store.js";
 import { Stream, showStatus } from "./stream.js";
@@ -10,10 +11,6 @@ import { fmtClock, fmtHour, fmtTime } from "./time.js";
 
 const TICKER_MAX = 60;
 const STATS_EVERY_MS = 2000; // map colours and trend: re-read at most this often
-const TICKER_TYPES = new Set([
-  "dispatched", "whistle_awaiting_confirmation", "whistle_confirmed", "escalated",
-  "sla_warning", "sla_breach", "sla_escalation",
-]);
 
 const state = {
   root: null, // the region the wall belongs to (URL or account)
@@ -305,19 +302,17 @@ function renderOverdue() {
   if (!overdue.length) list.append(h("li", { class: "empty" }, "—"));
 }
 
-function tickerKind(type) {
-  if (type === "sla_warning") return "warning";
-  if (type === "sla_breach") return "breach";
-  if (type === "sla_escalation" || type === "escalated") return "escalation";
-  return "whistle";
-}
+// Which events the ticker shows, and as what, is the server's (the event catalogue's
+// `ticker`, in the wire contract), not a list of type names here.
+const tickerKind = (type) => contract.ticker(type);
 
 function tickerText(item) {
   const c = item.case;
   const p = item.payload || {};
   let extra = "";
-  if (item.type.startsWith("sla_") && p.step) extra = ` · ${stepLabel(p.step)}`;
-  if (item.type === "sla_escalation" && p.action) extra += ` → ${rungLabel(p.action)}`;
+  // A deadline rung names its step, an escalation rung its action.
+  if (p.step) extra = ` · ${stepLabel(p.step)}`;
+  if (p.step && p.action) extra += ` → ${rungLabel(p.action)}`;
   const dept = c.department_id ? state.departments.get(c.department_id) : null;
   const supervised = c.supervision ? ` · ${t(`case.supervision.${c.supervision}`)}` : "";
   return `#${c.id} ${c.title}${dept ? ` · ${nameOf(dept)}` : ""}${extra}${supervised}`;
@@ -334,14 +329,15 @@ function renderTicker(fresh = 0) {
   list.replaceChildren(
     ...items.slice(0, 30).map((item, i) => {
       const current = state.store.get(item.case.id) || item.case;
-      const hot = item.type === "sla_breach" || isOverdue(current, now);
-      const warn = !hot && (item.type === "sla_warning" || current.sla_status === "warning");
+      const kind = tickerKind(item.type);
+      const hot = kind === "breach" || isOverdue(current, now);
+      const warn = !hot && (kind === "warning" || current.sla_status === "warning");
       return h("li", {
-        class: `kind-${tickerKind(item.type)}${hot ? " flash" : ""}${warn ? " warn" : ""}${i < fresh ? " fresh" : ""}`,
+        class: `kind-${kind}${hot ? " flash" : ""}${warn ? " warn" : ""}${i < fresh ? " fresh" : ""}`,
         dataset: { caseId: item.case.id, type: item.type },
       },
       h("span", { class: "when" }, fmtTime(item.at)),
-      h("span", { class: "tag" }, item.type === "dispatched" || item.type.startsWith("whistle")
+      h("span", { class: "tag" }, kind === "whistle"
         ? levelLabel(item.case.whistle_level) : eventLabel(item.type)),
       h("span", { class: "what" }, tickerText(item)));
     }),
@@ -391,7 +387,7 @@ function onFrame(frame) {
       break;
     case "event": {
       state.store.apply(frame.case);
-      if (TICKER_TYPES.has(frame.event.type)) {
+      if (tickerKind(frame.event.type)) {
         pushTicker({ type: frame.event.type, at: frame.event.at, case: frame.case, payload: frame.event.payload });
         freshCount += 1;
       }
