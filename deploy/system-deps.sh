@@ -3,7 +3,8 @@
 # Redis servers, wrk, nginx (the tests check deploy/nginx/hub.conf with `nginx -t`), and
 # Debian's Chromium (the screen tests drive it; Playwright never
 # downloads a browser) with a CJK font so the screenshots show Chinese, and nodejs for the
-# pages' unit tests (tests/js). Only what is
+# pages' unit tests (tests/js), and Prometheus for `promtool check rules` on
+# deploy/prometheus/alerts.yml (tests/test_observability.py). Only what is
 # missing is installed; nothing happens when all is there.
 set -euo pipefail
 
@@ -14,6 +15,7 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -eq 0 ]; then
@@ -42,6 +44,9 @@ $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The Debian package starts a cluster of its own; the tests start their own throwaway ones.
 if command -v pg_lsclusters >/dev/null 2>&1; then
   $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
+if [ -n "$(pgrep -x prometheus || true)" ]; then
+  $SUDO service prometheus stop >/dev/null 2>&1 || true
 fi
 if [ -n "$(pgrep -x redis-server || true)" ]; then
   $SUDO service redis-server stop >/dev/null 2>&1 || true

@@ -1,4 +1,4 @@
-"""`hub serve | worker | migrate | demo | simulate | audit`: the operator's entry points."""
+"""`hub serve | worker | migrate | demo | simulate | backup | audit`: the operator's commands."""
 
 from __future__ import annotations
 
@@ -26,9 +26,12 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger("hub").info("%s", banner.splitlines()[0], extra={"banner": banner})
     else:
         print(banner, flush=True)
-    uvicorn.run(
-        "hub.main:create_app",
-        factory=True,
+    from hub.main import create_app
+    from hub.server import DrainingServer
+
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_config=logs.config(settings.log_level, settings.log_format),
@@ -40,6 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
     )
+    DrainingServer(config, app.state.hub).run()
     return 0
 
 
@@ -141,6 +145,30 @@ def _audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hub.backup import BackupError, backup
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rcopied {done} of {total} pages", end="", file=sys.stderr, flush=True)
+
+    url = get_settings().database_url
+    try:
+        made = backup(url, Path(args.file), progress)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    contents = (
+        f"{made.cases} cases, {made.events} events"
+        if made.cases is not None
+        else f"{made.entries} archive entries"
+    )
+    print(f"backed up {_redact(url)} to {made.path} ({made.bytes:,} bytes; {contents})")
+    return 0
+
+
 def _redact(url: str) -> str:
     if "@" not in url:
         return url
@@ -184,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--port", type=int, help="default HUB_PORT")
     health.add_argument("--timeout-s", type=float, default=2.5)
     health.set_defaults(func=_health)
+
+    back = sub.add_parser(
+        "backup", help="copy the database to FILE while the hub runs (docs/operations.md)"
+    )
+    back.add_argument("file", help="where to write it (never overwritten)")
+    back.set_defaults(func=_backup)
 
     audit = sub.add_parser("audit", help="check the tamper-evident timelines")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

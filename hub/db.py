@@ -68,7 +68,7 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     prefix = "sqlite+aiosqlite:///"
     if not url.startswith(prefix) or ":memory:" in url:
         return None
@@ -107,7 +107,7 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self.client_wait_s = client_wait_s
-        path = _sqlite_file(url) if self.is_sqlite else None
+        path = sqlite_file(url) if self.is_sqlite else None
         if self.is_sqlite:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,11 +183,20 @@ class Database:
         # a bounded time, instead of in the pool (whose timeout fails the caller deep in a
         # query) — and the background pool is not theirs to take.
         self._client_slots = asyncio.Semaphore(client_slots)
+        # What the client engines' pools hold (SQLite: the readers and the one writer).
+        self.client_capacity = pool_size + 1 if self.is_sqlite else 2 * pool_size
         self._socket_slots = asyncio.Semaphore(max(1, client_slots // 2))
         self._client_writes_gated = not self.is_sqlite
         # One writer at a time inside this process; other processes wait on busy_timeout.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._waiting = 0
+
+    def pool_usage(self) -> tuple[int, int]:
+        """Client connections checked out now, and how many the client pools can give."""
+        in_use = self.engine.pool.checkedout()  # type: ignore[attr-defined]
+        if self.write_engine is not self.engine:
+            in_use += self.write_engine.pool.checkedout()  # type: ignore[attr-defined]
+        return in_use, self.client_capacity
 
     @property
     def dialect(self) -> str:

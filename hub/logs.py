@@ -11,7 +11,7 @@ import logging.config
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from hub.requestid import current_request_id
+from hub.trace import current_request_id
 
 LogFormat = Literal["text", "json"]
 # What every LogRecord has; anything else on a record came from `extra=` and is logged.

@@ -7,17 +7,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, text
-from sqlmodel import col, select
+from sqlalchemy import text
 
-from hub import __version__, errors
+from hub import __version__, errors, scrape
 from hub.attachments.views import router as attachments_router
 from hub.audit.views import router as audit_router
 from hub.auth.guard import Guard
 from hub.auth.key_views import router as key_router
 from hub.auth.views import router as auth_router
-from hub.cases.machine import OPEN_STATES
-from hub.cases.models import Case
 from hub.cases.views import router as cases_router
 from hub.catalogue.views import router as catalogue_router
 from hub.clock import Clock, SystemClock
@@ -34,7 +31,7 @@ from hub.realtime.views import router as realtime_router
 from hub.realtime.wire import RawSendTap, quiet_client_utf8_errors
 from hub.regions.views import router as regions_router
 from hub.requestid import RequestId
-from hub.sla.engine import SlaEngine, flag_unknown_years
+from hub.sla.engine import SlaEngine
 from hub.sla.views import router as sla_router
 from hub.web.docs import router as docs_router
 from hub.web.pages import router as pages_router
@@ -131,7 +128,8 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.include_router(_ops_router())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(CatchAll)  # outside the body limit: an error anywhere leaves as JSON
-    app.add_middleware(RequestId)  # outside CatchAll: a 500 carries its request id too
+    # Outside CatchAll: a 500 carries its request id too, and is counted.
+    app.add_middleware(RequestId, observe=the_hub.metrics.observe_http)
     app.add_middleware(RawSendTap)  # last added is outermost: it sees the server's own send
     quiet_client_utf8_errors()
     return app
@@ -165,19 +163,7 @@ def _ops_router() -> APIRouter:
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
     )
     async def metrics(hub: HubDep) -> Response:
-        async with hub.db.read() as session:
-            rows = (
-                await session.exec(
-                    select(Case.state, func.count())
-                    .where(col(Case.state).in_(OPEN_STATES))
-                    .group_by(Case.state)
-                )
-            ).all()
-        counts = {state: n for state, n in rows}
-        for state in OPEN_STATES:
-            hub.metrics.open_cases.labels(state=state.value).set(counts.get(state, 0))
-        calendar = (await hub.reference.get()).calendar
-        flag_unknown_years(hub, calendar)
+        await scrape.refresh(hub)
         return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return ops

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
 
 class Metrics:
     """One registry per hub instance, so several apps in one test process do not clash."""
@@ -100,3 +102,58 @@ class Metrics:
             ["year"],
             registry=self.registry,
         )
+        self.http_requests = Counter(
+            "hub_http_requests_total",
+            "HTTP requests and websocket handshakes answered, by method, route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "hub_http_request_seconds",
+            "Time to answer an HTTP request, by method and route (websockets left out)",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+        self.db_pool_in_use = Gauge(
+            "hub_db_pool_in_use",
+            "Client database connections checked out (read when scraped)",
+            registry=self.registry,
+        )
+        self.db_pool_capacity = Gauge(
+            "hub_db_pool_capacity",
+            "Client database connections the pool can hand out",
+            registry=self.registry,
+        )
+        self.bus_up = Gauge(
+            "hub_bus_up",
+            "1 while this process reaches its bus (Redis), 0 while it is lost",
+            registry=self.registry,
+        )
+        self.outbox_unnumbered = Gauge(
+            "hub_outbox_unnumbered_events",
+            "Committed events still waiting for their stream position (the relay's backlog)",
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "hub_consumer_lag_positions",
+            "Stream positions an outbox consumer is behind the newest numbered event",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self._http: dict[tuple[str, str, int], tuple[Counter, Histogram | None]] = {}
+
+    def observe_http(self, method: str, route: str, status: int, elapsed_s: float) -> None:
+        """One answered request (called by hub.requestid for every request and handshake);
+        the labelled children are cached, `labels()` per request would cost more."""
+        key = (method, route, status)
+        children = self._http.get(key)
+        if children is None:
+            timed = None if method == "WEBSOCKET" else self.http_seconds.labels(method, route)
+            children = self._http[key] = (
+                self.http_requests.labels(method, route, str(status)),
+                timed,
+            )
+        children[0].inc()
+        if children[1] is not None:
+            children[1].observe(elapsed_s)

@@ -7,7 +7,7 @@ import asyncio
 from alembic import command
 from alembic.config import Config
 
-from hub.db import _sqlite_file
+from hub.db import sqlite_file
 from hub.resources import package_dir
 
 MIGRATIONS = package_dir("hub", "migrations")
@@ -21,7 +21,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def _prepare(database_url: str) -> None:
-    path = _sqlite_file(database_url)
+    path = sqlite_file(database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
 

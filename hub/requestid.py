@@ -7,24 +7,20 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from contextvars import ContextVar
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.clock import perf_counter
+from hub.trace import bind, unbind
 
 HEADER = b"x-request-id"
 # nginx's $request_id is 32 hex digits, a UUID has hyphens; nothing that could forge a log
 # line or a header (no spaces, quotes or control characters).
 WELL_FORMED = re.compile(rb"[A-Za-z0-9._-]{8,128}")
 
-_current: ContextVar[str | None] = ContextVar("request_id", default=None)
 access_log = logging.getLogger("hub.access")
 error_log = logging.getLogger("hub.errors")
-
-
-def current_request_id() -> str | None:
-    return _current.get()
 
 
 def _incoming(scope: Scope) -> str | None:
@@ -34,12 +30,19 @@ def _incoming(scope: Scope) -> str | None:
     return None
 
 
+# (method, route template, status, seconds): counts the request (hub.metrics).
+Observe = Callable[[str, str, int, float], None]
+UNMATCHED = "unmatched"  # no route: a 404, or refused before routing
+
+
 class RequestId:
     """Pure ASGI middleware: sets the request id for the request's context, adds the
-    header to the response (or the websocket handshake) and writes one access log line."""
+    header to the response (or the websocket handshake), writes one access log line and
+    hands the outcome to `observe`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, observe: Observe | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -47,7 +50,7 @@ class RequestId:
             return
         request_id = _incoming(scope) or uuid.uuid4().hex
         header = (HEADER, request_id.encode("ascii"))
-        token = _current.set(request_id)
+        token = bind(request_id)
         started = perf_counter()
         status: int | None = None
 
@@ -69,9 +72,33 @@ class RequestId:
             error_log.exception("unhandled error in %s %s", scope.get("method"), scope["path"])
             raise
         finally:
+            elapsed = perf_counter() - started
+            if self.observe is not None:
+                self.observe(
+                    scope.get("method", "WEBSOCKET"), _route(scope), status or 500, elapsed
+                )
             if access_log.isEnabledFor(logging.INFO):
-                _log_access(scope, status, perf_counter() - started)
-            _current.reset(token)
+                _log_access(scope, status, elapsed)
+            unbind(token)
+
+
+def _route(scope: Scope) -> str:
+    # The matched route's template (`/api/v1/cases/{case_id}`), never the raw path: one
+    # series per route, whatever ids and junk callers send. FastAPI leaves the route of an
+    # included router in the scope without the router's prefix; the prefixes carry no
+    # parameters, so the path's leading segments are that prefix.
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return UNMATCHED
+    path = scope["path"]
+    if path.startswith(template):
+        return template  # a top-level route, or a mount (`/static`) and what is under it
+    extra = path.count("/") - template.count("/")
+    if extra > 0:
+        prefix = "/".join(path.split("/")[: extra + 1])
+        return prefix + template
+    return template
 
 
 def _log_access(scope: Scope, status: int | None, elapsed_s: float) -> None:

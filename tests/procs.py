@@ -59,29 +59,37 @@ class HubProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # `hub serve` as production runs it (hub/server.py's shutdown), or bare uvicorn.
+    hub_serve: bool = False
 
     @property
     def addr(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def _command(self) -> list[str]:
+        if self.hub_serve:
+            hub = str(Path(sys.executable).with_name("hub"))
+            return [hub, "serve", "--no-migrate", "--host", "127.0.0.1", "--port", str(self.port)]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hub.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets-sansio",
+            "--no-access-log",
+        ]
+
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hub.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--ws",
-                "websockets-sansio",
-                "--no-access-log",
-            ],
+            self._command(),
             env={**os.environ, **self.env},
             cwd=Path(__file__).parent.parent,
         )

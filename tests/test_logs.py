@@ -19,7 +19,8 @@ from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from hub.logs import JsonFormatter, RequestIdFilter, config
-from hub.requestid import RequestId, current_request_id
+from hub.requestid import RequestId
+from hub.trace import current_request_id
 
 app_log = logging.getLogger("tests.app")
 

@@ -168,6 +168,9 @@ class CaseEvent(SQLModel, table=True):
     )
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The request that caused it (its X-Request-Id, as in the logs); none for a timer's
+    # rung. Metadata, outside the hash: it tells how the change came in, not what it was.
+    request_id: str | None = Field(default=None, max_length=128)
     # Stream position, assigned after commit by the relay (None until then).
     position: int | None = Field(default=None, sa_type=BigInteger, unique=True)
 

@@ -163,3 +163,4 @@ class EventOut(BaseModel):
     changes: dict[str, Any]
     prev_hash: str
     hash: str
+    request_id: str | None = None

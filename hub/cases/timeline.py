@@ -10,6 +10,7 @@ from typing import Any
 from hub.audit.chain import GENESIS, canonical, link_hash
 from hub.cases.events import EventType, checked
 from hub.cases.models import Case, CaseEvent
+from hub.trace import current_request_id
 
 # Fields that are bookkeeping of the request, not of the case's story.
 _UNTRACKED = frozenset({"id", "idempotency_key", "idempotency_fingerprint", "event_head"})
@@ -87,6 +88,7 @@ def new_event(
         changes=diff(before, after),
         prev_hash="",
         hash="",
+        request_id=current_request_id(),
     )
     if case.id is not None:
         _link(event, case)

@@ -405,10 +405,21 @@ class Gateway:
                 found[region_id] = list(conns)
         return found
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, wait_s: float = 2.0) -> None:
+        """Close every socket with 4010 (clients reconnect, to another replica behind the
+        proxy, and resume with `since`), waiting up to `wait_s` for the close frames to go."""
+        closing = [
+            asyncio.create_task(_close_quietly(conn.socket, CloseCode.SHUTDOWN, SHUTDOWN_REASON))
+            for conn in list(self.connections)
+            if not conn.closed
+        ]
         for conn in list(self.connections):
-            self.close(conn, CloseCode.SHUTDOWN, "server restarting: reconnect with since")
-        await asyncio.sleep(0)
+            self.unregister(conn)
+        if closing:
+            await asyncio.wait(closing, timeout=wait_s)
+
+
+SHUTDOWN_REASON = "server restarting: reconnect with since"
 
 
 @types.coroutine
