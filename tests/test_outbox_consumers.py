@@ -131,3 +131,27 @@ async def test_the_runner_in_a_task_catches_up_when_poked(
         assert len(await _entries(hub)) == want
     finally:
         await runner.stop()
+
+
+async def test_small_batches_see_every_wanted_event_and_skip_the_rest_unread(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    await _escalate(api, hub, clock, 2)
+    escalations = await _escalations(hub)
+    assert len(escalations) >= 2
+    consumer = EscalationAudit()
+    steps = []
+    while n := await step(hub.db, consumer, clock.now(), batch=1):
+        steps.append(n)
+    assert len(escalations) <= len(steps) <= len(escalations) + 1
+    assert await _entries(hub) == sorted((e.case_id, e.seq) for e in escalations)
+    async with hub.db.read() as session:
+        head = max(e.position or 0 for e in (await session.exec(select(CaseEvent))).all())
+    # Past every event, wanted or not: the position ends at the head of the stream.
+    assert (await positions(hub.db))[Consumer.ESCALATION_AUDIT.value] == head
+    assert sum(steps) == head
+    await api.create(title="未升级", category_code="C02")  # only unwanted events follow
+    await Relay(hub.db, MemoryBus(), hub.metrics, hub.clock).assign()
+    assert await step(hub.db, consumer, clock.now(), batch=1) > 0
+    assert await step(hub.db, consumer, clock.now(), batch=1) == 0
+    assert await _entries(hub) == sorted((e.case_id, e.seq) for e in escalations)

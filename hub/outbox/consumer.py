@@ -22,6 +22,7 @@ from hub.cases.events import CATALOGUE, Consumer, EventType
 from hub.cases.models import CaseEvent
 from hub.db import Database
 from hub.outbox.models import ConsumerPosition
+from hub.realtime.models import StreamState
 
 BATCH = 500
 
@@ -39,29 +40,37 @@ def wanted(name: Consumer) -> frozenset[str]:
 
 
 async def step(db: Database, consumer: EventConsumer, now: datetime, batch: int = BATCH) -> int:
-    """Hand the consumer the next batch after its position; returns the events scanned
-    (0: it is up to date). Two processes stepping the same consumer take turns on its
-    position row's lock; the second sees the first's position and goes on from there."""
+    """Hand the consumer its next batch of wanted events after its position; returns the
+    positions it moved past (0: it is up to date). Two processes stepping the same
+    consumer take turns on its position row's lock; the second sees the first's position
+    and goes on from there."""
     async with db.transaction() as session:
         row = await _position(session, consumer.name)
+        # Read the head first: every position up to it is committed and visible (the relay
+        # moves it in the positions' own transaction), so the events up to it that this
+        # consumer does not want need not be read at all, only skipped.
+        stream = (await session.exec(select(StreamState))).first()
+        head = stream.last_position if stream else 0
+        if head <= row.position:
+            return 0
         stmt = (
             select(CaseEvent)
             .where(col(CaseEvent.position) > row.position)
+            .where(col(CaseEvent.position) <= head)
+            .where(col(CaseEvent.type).in_(sorted(wanted(consumer.name))))
             .order_by(col(CaseEvent.position))
             .limit(batch)
         )
-        events = list((await session.exec(stmt)).all())
-        if not events:
-            return 0
-        types = wanted(consumer.name)
-        mine = [e for e in events if e.type in types]
+        mine = list((await session.exec(stmt)).all())
         if mine:
             await consumer.handle(session, mine)
-        last = events[-1].position
+        # A full batch may have more behind it: go on from its last event next time.
+        last = mine[-1].position if len(mine) == batch else head
         assert last is not None
+        scanned = last - row.position
         row.position, row.updated_at = last, now
         session.add(row)
-        return len(events)
+        return scanned
 
 
 async def _position(session: AsyncSession, name: Consumer) -> ConsumerPosition:
