@@ -85,20 +85,22 @@ class RequestId:
 def _route(scope: Scope) -> str:
     # The matched route's template (`/api/v1/cases/{case_id}`), never the raw path: one
     # series per route, whatever ids and junk callers send. FastAPI leaves the route of an
-    # included router in the scope without the router's prefix; the prefixes carry no
-    # parameters, so the path's leading segments are that prefix.
+    # included router in the scope without the router's prefix; the prefix is what the
+    # path holds before the template's literal start (prefixes carry no parameters).
     route = scope.get("route")
     template = getattr(route, "path", None)
     if not isinstance(template, str):
         return UNMATCHED
     path = scope["path"]
-    if path.startswith(template):
-        return template  # a top-level route, or a mount (`/static`) and what is under it
-    extra = path.count("/") - template.count("/")
-    if extra > 0:
-        prefix = "/".join(path.split("/")[: extra + 1])
-        return prefix + template
-    return template
+    head = template.split("{", 1)[0]
+    if head != "/":
+        at = path.find(head)
+        return path[:at] + template if at > 0 else template
+    if ":path}" in template:
+        return template
+    # `/{code}`: the template's segments are the path's last ones.
+    prefix = "/".join(path.split("/")[: -template.count("/")])
+    return prefix + template
 
 
 def _log_access(scope: Scope, status: int | None, elapsed_s: float) -> None:

@@ -152,3 +152,48 @@ async def test_hub_serve_closes_sockets_with_4010_on_sigterm(
     assert re.search("since", closed.value.rcvd.reason)
     # A clean exit: uvicorn re-raises the SIGTERM it handled once shutdown is done.
     assert await asyncio.to_thread(served.proc.wait, 15) in (0, -signal.SIGTERM)
+
+
+def test_route_templates_keep_their_prefix_and_never_the_raw_path() -> None:
+    from starlette.routing import Route
+
+    from hub.requestid import UNMATCHED, _route
+
+    def of(template: str, path: str) -> str:
+        return _route({"route": Route(template, lambda r: None), "path": path})
+
+    assert of("/cases/{case_id}/events", "/api/v1/cases/7/events") == (
+        "/api/v1/cases/{case_id}/events"
+    )
+    assert of("/cases", "/api/v1/cases") == "/api/v1/cases"
+    assert of("/static/{relative:path}", "/static/js/wall.js") == "/static/{relative:path}"
+    assert of("/{code}", "/api/v1/regions/339901") == "/api/v1/regions/{code}"
+    assert of("/{code}/children", "/api/v1/regions/3399/children") == (
+        "/api/v1/regions/{code}/children"
+    )
+    assert of("/ws", "/ws") == "/ws"
+    assert _route({"path": "/nothing"}) == UNMATCHED
+
+
+async def test_every_route_is_counted_under_its_own_template(
+    client: httpx.AsyncClient, hub: Hub
+) -> None:
+    from fastapi.routing import APIRoute
+
+    from hub.main import create_app
+
+    app = create_app(hub=hub)
+    templates: dict[str, str] = {}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path != "/metrics":
+            path = re.sub(r"\{[^}:]+:path\}", "a/b", route.path)
+            templates[re.sub(r"\{[^}]+\}", "1", path)] = route.path
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+        for path, template in templates.items():
+            route = next(r for r in app.routes if getattr(r, "path", None) == template)
+            method = sorted(getattr(route, "methods", {"GET"}))[0]
+            await c.request(method, path)  # unauthenticated: routed, then refused
+        text = (await c.get("/metrics")).text
+    labels = set(re.findall(r'hub_http_requests_total\{method="[A-Z]+",route="([^"]*)"', text))
+    assert labels - {"unmatched"} == set(templates.values())
