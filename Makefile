@@ -7,7 +7,7 @@ export HUB_DATABASE_URL ?= sqlite+aiosqlite:///./var/hub.db
 export HUB_HOST ?= 127.0.0.1
 export HUB_PORT ?= 8000
 
-.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-snapshots bench-timers fuzz fuzz-stateful chaos ws-fuzz soak clean
+.PHONY: all venv system-deps run test lint types unit demo screenshots bench-ingest bench-push bench-snapshots bench-timers bench-reports fuzz fuzz-stateful chaos ws-fuzz soak clean
 
 all: test
 
@@ -83,6 +83,9 @@ bench-snapshots: venv
 
 bench-timers: venv
 	$(BIN)/python -m tests.bench.timers
+
+bench-reports: venv
+	$(BIN)/python -m tests.bench.reports
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

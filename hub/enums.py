@@ -105,3 +105,24 @@ class Supervision(StrEnum):
 
     COUNTY = "county"
     CITY = "city"
+
+
+class Satisfaction(StrEnum):
+    """The resident's answer at the follow-up visit (回访)."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY = "basically_satisfied"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+class EvaluationReason(StrEnum):
+    """The fixed reasons a township gives with its score for a department (一哨一考核)."""
+
+    RESOLVED_WELL = "resolved_well"  # 处置得力
+    QUICK_TO_REPORT = "quick_to_report"  # 报到迅速
+    GOOD_COORDINATION = "good_coordination"  # 协同配合好
+    SLOW_TO_REPORT = "slow_to_report"  # 报到迟缓
+    NOT_RESOLVED = "not_resolved"  # 问题未解决
+    PASSED_THE_BUCK = "passed_the_buck"  # 推诿扯皮
+    POOR_ATTITUDE = "poor_attitude"  # 服务态度差
+    PROBLEM_RECURRED = "problem_recurred"  # 问题反复

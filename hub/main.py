@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from hub import __version__, errors, scrape
+from hub.assessment.views import router as assessment_router
 from hub.attachments.views import router as attachments_router
 from hub.audit.views import router as audit_router
 from hub.auth.guard import Guard
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
         screens_router,
         sla_router,
         meta_router,
+        assessment_router,
     )
     # Every API route passes the input rules (hub/inputs.py), then the permission table
     # (hub/auth/permissions.py ROUTES), before its view.

@@ -1,5 +1,6 @@
 """Imports every table so `SQLModel.metadata` is complete (Alembic and tests use it)."""
 
+from hub.assessment.models import AssessedCase, AssessmentScheme, Holding
 from hub.attachments.models import Attachment
 from hub.audit.models import AuditEntry
 from hub.auth.models import ApiKey, User
@@ -14,6 +15,8 @@ from hub.sla.models import CalendarDay, Deadline
 
 __all__ = [
     "ApiKey",
+    "AssessedCase",
+    "AssessmentScheme",
     "Attachment",
     "AuditEntry",
     "CalendarDay",
@@ -23,6 +26,7 @@ __all__ = [
     "ConsumerPosition",
     "Deadline",
     "Department",
+    "Holding",
     "Post",
     "ReferenceVersion",
     "Region",

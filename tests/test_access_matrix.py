@@ -153,6 +153,7 @@ _BODIES: dict[Action, dict[str, Any]] = {
     Action.TRANSFER: {"department_id": 1, "reason": "x"},
     Action.MERGE: {"into_case_id": 1},
     Action.EVALUATE: {"township_score": 3},
+    Action.FOLLOW_UP: {"satisfaction": "satisfied", "resolved": True},
 }
 
 
@@ -278,6 +279,14 @@ BODIES: dict[tuple[str, str], Body] = {
     ("DELETE", "/api/v1/catalogue/{code}"): lambda s, w: {},
     ("PUT", "/api/v1/sla/calendar/{year}"): lambda s, w: {"json": {"holidays": []}},
     ("POST", "/api/v1/cases"): lambda s, w: {"json": {"title": "x", "grid_code": s.grid}},
+    ("POST", "/api/v1/assessment/schemes"): lambda s, w: {
+        "json": {
+            "kind": "township",
+            "name": "x",
+            "effective_from": "2026-01-01",
+            "weights": {"closed_on_time": 1.0},
+        }
+    },
     ("POST", "/api/v1/cases/{case_id}/attachments"): lambda s, w: {
         "files": {"file": ("site.png", PNG, "image/png")}
     },
@@ -303,6 +312,7 @@ def _path_value(name: str, scope: Scope, side: Side, access: AccessWorld, world:
         "attachment_id": side.attachment_id,
         "staff_id": side.staff_id,
         "code": side.township,
+        "report": "monthly",
     }
     if scope in (Scope.CASE, Scope.REGION, Scope.ORG):
         assert name in owned, f"the matrix has no object for {{{name}}} in a {scope} route"

@@ -69,10 +69,10 @@ def test_routed_actions_wait_for_the_leader_only_when_asked() -> None:
         assert next_state(state, action, needs_confirmation=False) is S.DISPATCHED
 
 
-def test_terminal_states_allow_nothing_but_closed_evaluation_and_reopen() -> None:
+def test_terminal_states_allow_nothing_but_closed_evaluation_follow_up_and_reopen() -> None:
     assert allowed_actions(S.MERGED) == []
     assert allowed_actions(S.CANCELLED) == []
-    assert set(allowed_actions(S.CLOSED)) == {A.EVALUATE, A.REOPEN}
+    assert set(allowed_actions(S.CLOSED)) == {A.EVALUATE, A.FOLLOW_UP, A.REOPEN}
     assert OPEN_STATES.isdisjoint(TERMINAL_STATES)
     assert set(CaseState) == OPEN_STATES | TERMINAL_STATES
 

@@ -48,6 +48,8 @@ class Permission(StrEnum):
     ORG_EDIT = "org.edit"
     USERS_MANAGE = "users.manage"
     AUDIT_READ = "audit.read"
+    ASSESSMENT_READ = "assessment.read"
+    ASSESSMENT_EDIT = "assessment.edit"
 
 
 _DISPATCH_DESK = frozenset({R.ADMIN, R.COMMANDER, R.DISPATCHER})
@@ -71,6 +73,8 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.REJECT: _TOWNSHIP_CHECK,
     Action.CLOSE: _TOWNSHIP_CHECK,
     Action.EVALUATE: _TOWNSHIP_CHECK,
+    # The follow-up call (回访) is made by the desk or by the 12345 system (an API key).
+    Action.FOLLOW_UP: _DISPATCH_DESK,
 }
 
 _STAFF_LINKED = frozenset({R.DEPT_STAFF, R.DEPT_LIAISON, R.GRID_WORKER})
@@ -93,6 +97,11 @@ PERMISSION_ROLES: dict[Permission, frozenset[Role]] = {
     Permission.ORG_EDIT: frozenset({R.ADMIN}),
     Permission.USERS_MANAGE: frozenset({R.ADMIN}),
     Permission.AUDIT_READ: frozenset({R.ADMIN, R.AUDITOR}),
+    # Scores and reports: the command desks, the township's leaders and the assessors.
+    Permission.ASSESSMENT_READ: frozenset(
+        {R.ADMIN, R.COMMANDER, R.DISPATCHER, R.TOWNSHIP_LEADER, R.AUDITOR}
+    ),
+    Permission.ASSESSMENT_EDIT: frozenset({R.ADMIN}),
 }
 
 
@@ -139,6 +148,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{_V1}/api-keys"): Rule(P.USERS_MANAGE, Scope.CITY),
     ("DELETE", f"{_V1}/api-keys/{{key_id}}"): Rule(P.USERS_MANAGE, Scope.CITY),
     ("GET", f"{_V1}/audit/log"): Rule(P.AUDIT_READ, Scope.CITY),
+    # A region's figures: its own callers and those above it (the view checks the code).
+    ("GET", f"{_V1}/assessment/{{code}}/indicators"): Rule(P.ASSESSMENT_READ, Scope.REGION),
+    ("GET", f"{_V1}/assessment/{{code}}/rankings"): Rule(P.ASSESSMENT_READ, Scope.REGION),
+    ("GET", f"{_V1}/assessment/{{code}}/unassessed"): Rule(P.ASSESSMENT_READ, Scope.REGION),
+    ("GET", f"{_V1}/reports/{{code}}/{{report}}"): Rule(P.ASSESSMENT_READ, Scope.REGION),
+    ("GET", f"{_V1}/assessment/schemes"): Rule(P.ASSESSMENT_READ, Scope.CITY),
+    ("POST", f"{_V1}/assessment/schemes"): Rule(P.ASSESSMENT_EDIT, Scope.CITY),
     ("GET", f"{_V1}/audit/chains"): Rule(P.AUDIT_READ, Scope.CITY),
     ("GET", f"{_V1}/regions"): Rule(P.REFERENCE_READ, Scope.REGION),
     ("GET", f"{_V1}/regions/{{code}}"): Rule(P.REFERENCE_READ, Scope.REGION),

@@ -41,6 +41,7 @@ class EventType(StrEnum):
     MERGED_FROM = "merged_from"
     CANCELLED = "cancelled"
     EVALUATED = "evaluated"
+    FOLLOWED_UP = "followed_up"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
     SLA_OVERDUE = "sla_overdue"
@@ -65,6 +66,7 @@ class Consumer(StrEnum):
     COUNTERS = "counters"  # the walls' open/overdue/closed counters
     SLA = "sla"  # deadline rows (armed in the same transaction as the change)
     ESCALATION_AUDIT = "escalation_audit"  # the audit log of escalations
+    ASSESSMENT = "assessment"  # the assessment facts (hub/assessment/projection.py)
 
 
 class Payload(BaseModel):
@@ -155,6 +157,14 @@ class Evaluated(Payload):
     township_score: int
     resident_satisfaction: int | None = None
     comment: str = ""
+    reasons: list[str] = []
+
+
+class FollowedUp(Payload):
+    satisfaction: str
+    resolved: bool
+    reason: str = ""
+    reopen: bool = False
 
 
 class Rung(Payload):
@@ -199,8 +209,9 @@ class Spec:
     ticker: Ticker | None = None  # shown on a wall's ticker, and as what
 
 
-_ALL = frozenset({Consumer.SOCKETS, Consumer.COUNTERS, Consumer.SLA})
-_SHOWN = frozenset({Consumer.SOCKETS, Consumer.COUNTERS})
+# Assessment folds every event: a case's facts are rebuilt from its whole timeline.
+_ALL = frozenset({Consumer.SOCKETS, Consumer.COUNTERS, Consumer.SLA, Consumer.ASSESSMENT})
+_SHOWN = frozenset({Consumer.SOCKETS, Consumer.COUNTERS, Consumer.ASSESSMENT})
 _E = EventType
 
 CATALOGUE: dict[EventType, Spec] = {
@@ -227,6 +238,7 @@ CATALOGUE: dict[EventType, Spec] = {
     _E.MERGED_FROM: Spec(MergedFrom, "并入", "merged in", _ALL),
     _E.CANCELLED: Spec(Reasoned, "撤销", "cancelled", _ALL),
     _E.EVALUATED: Spec(Evaluated, "评价", "evaluated", _SHOWN),
+    _E.FOLLOWED_UP: Spec(FollowedUp, "回访", "followed up", _SHOWN),
     _E.SLA_WARNING: Spec(Rung, "临期预警", "deadline warning", _SHOWN, ticker=Ticker.WARNING),
     _E.SLA_BREACH: Spec(Rung, "超期", "deadline breached", _SHOWN, ticker=Ticker.BREACH),
     _E.SLA_OVERDUE: Spec(Rung, "严重超期", "long overdue", _SHOWN, ticker=Ticker.BREACH),

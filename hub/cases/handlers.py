@@ -22,7 +22,7 @@ from hub.cases.models import Case
 from hub.cases.queries import lock_case
 from hub.cases.routing_step import route_case
 from hub.cases.timeline import snapshot
-from hub.enums import TIER_OF_WHISTLE_LEVEL
+from hub.enums import TIER_OF_WHISTLE_LEVEL, Satisfaction
 from hub.errors import NotFound, Unprocessable
 from hub.sla.arming import set_due
 from hub.sla.assessment import (
@@ -260,6 +260,18 @@ async def _evaluate(ctx: Ctx, body: s.Versioned) -> None:
     ctx.record(E.EVALUATED, body.model_dump(mode="json", exclude={"version"}))
 
 
+async def _follow_up(ctx: Ctx, body: s.Versioned) -> None:
+    assert isinstance(body, s.FollowUp)
+    if body.reopen and body.satisfaction is not Satisfaction.UNSATISFIED:
+        raise Unprocessable("reopen", "only an unsatisfied follow-up may reopen the case")
+    if body.reopen and not body.reason:
+        raise Unprocessable("reason", "say why the resident is unsatisfied to reopen the case")
+    _move(ctx, Action.FOLLOW_UP)
+    ctx.record(E.FOLLOWED_UP, body.model_dump(mode="json", exclude={"version"}))
+    if body.reopen:
+        await _reopen(ctx, s.Reason(version=body.version, reason=body.reason))
+
+
 def _clear_assignment(case: Case) -> None:
     case.assigned_staff_id = None
     case.department_id = None
@@ -287,4 +299,5 @@ HANDLERS = {
     Action.MERGE: _merge,
     Action.CANCEL: _cancel,
     Action.EVALUATE: _evaluate,
+    Action.FOLLOW_UP: _follow_up,
 }

@@ -37,6 +37,7 @@ class Action(StrEnum):
     MERGE = "merge"
     CANCEL = "cancel"
     EVALUATE = "evaluate"
+    FOLLOW_UP = "follow-up"  # the resident's follow-up visit (回访) after closure
 
 
 S = CaseState
@@ -84,7 +85,8 @@ TRANSITIONS: dict[CaseState, dict[Action, CaseState | str]] = {
     # Rework (返工) sends the case back to the department, which must report on site again.
     S.RESOLVED: {A.VERIFY: S.VERIFIED, A.REJECT: S.ACKNOWLEDGED},
     S.VERIFIED: {A.CLOSE: S.CLOSED, A.EVALUATE: S.VERIFIED},
-    S.CLOSED: {A.EVALUATE: S.CLOSED, A.REOPEN: S.CLASSIFIED},
+    # An unsatisfied follow-up may reopen the case (the handler then reopens it).
+    S.CLOSED: {A.EVALUATE: S.CLOSED, A.FOLLOW_UP: S.CLOSED, A.REOPEN: S.CLASSIFIED},
     S.MERGED: {},
     S.CANCELLED: {},
 }

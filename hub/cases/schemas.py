@@ -5,7 +5,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.cases.machine import Action, CaseState
-from hub.enums import HandlingTier, Priority, SlaStatus, Source, Supervision
+from hub.enums import (
+    EvaluationReason,
+    HandlingTier,
+    Priority,
+    Satisfaction,
+    SlaStatus,
+    Source,
+    Supervision,
+)
 from hub.schemas import MAX_ID, LocalTime, Strict
 from hub.types import empty_list
 
@@ -70,8 +78,23 @@ class Merge(Versioned):
 
 class Evaluate(Versioned):
     township_score: int = Field(ge=1, le=5, description="the township's score for the department")
+    # Kept for old clients; 满意率 is measured from the follow-up visit, not from this.
     resident_satisfaction: int | None = Field(default=None, ge=1, le=5)
     comment: str = Field(default="", max_length=2000)
+    reasons: list[EvaluationReason] = Field(
+        default_factory=empty_list,
+        max_length=len(EvaluationReason),
+        description="the township's reasons for its score, from the fixed list",
+    )
+
+
+class FollowUp(Versioned):
+    satisfaction: Satisfaction = Field(description="the resident's answer (满意/基本满意/不满意)")
+    resolved: bool = Field(description="whether the resident says the problem was solved")
+    reason: str = Field(default="", max_length=2000)
+    reopen: bool = Field(
+        default=False, description="reopen the case (only with an unsatisfied answer)"
+    )
 
 
 # The body each action takes; the views are generated from this table.
@@ -92,6 +115,7 @@ ACTION_BODIES: dict[Action, type[Versioned]] = {
     Action.MERGE: Merge,
     Action.CANCEL: Reason,
     Action.EVALUATE: Evaluate,
+    Action.FOLLOW_UP: FollowUp,
 }
 
 

@@ -129,4 +129,9 @@ def _field(name: str, info: FieldInfo, body: type[BaseModel]) -> dict[str, Any]:
     for key in ("minimum", "maximum", "minLength", "maxLength", "maxItems"):
         if key in spec:
             out[key] = spec[key]
+    # An enum (or a list of one) comes with its choices and their labels.
+    ref = (spec.get("items") or spec).get("$ref", "")
+    if ref:
+        name_of_enum = ref.rsplit("/", 1)[-1]
+        out["options"] = L.labelled(L.ENUM_OPTIONS[name_of_enum])
     return out

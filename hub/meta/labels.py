@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hub.auth.permissions import Permission
 from hub.cases.machine import Action, CaseState
-from hub.enums import HandlingTier, Priority, Role, SlaStatus, Source, Supervision
+from hub.enums import (
+    EvaluationReason,
+    HandlingTier,
+    Priority,
+    Role,
+    Satisfaction,
+    SlaStatus,
+    Source,
+    Supervision,
+)
 from hub.sla.ladder import RungAction, Step
 from hub.sla.reach import Rank
 
@@ -52,6 +61,7 @@ ACTIONS: dict[Action, Label] = {
     Action.MERGE: ("合并", "Merge"),
     Action.CANCEL: ("撤销", "Cancel"),
     Action.EVALUATE: ("评价", "Evaluate"),
+    Action.FOLLOW_UP: ("回访", "Follow up"),
 }
 
 # The body fields of the actions (hub/cases/schemas.py ACTION_BODIES), `version` aside.
@@ -68,6 +78,33 @@ FIELDS: dict[str, Label] = {
     "township_score": ("街乡评分（1–5）", "Township's score (1–5)"),
     "resident_satisfaction": ("群众满意度（1–5）", "Resident satisfaction (1–5)"),
     "comment": ("评语", "Comment"),
+    "reasons": ("评价理由", "Reasons"),
+    "satisfaction": ("群众满意度", "Resident's satisfaction"),
+    "resolved": ("问题已解决", "Problem solved"),
+    "reopen": ("不满意，重新办理", "Unsatisfied: reopen the case"),
+}
+
+SATISFACTIONS: dict[Satisfaction, Label] = {
+    Satisfaction.SATISFIED: ("满意", "Satisfied"),
+    Satisfaction.BASICALLY: ("基本满意", "Basically satisfied"),
+    Satisfaction.UNSATISFIED: ("不满意", "Unsatisfied"),
+}
+
+EVALUATION_REASONS: dict[EvaluationReason, Label] = {
+    EvaluationReason.RESOLVED_WELL: ("处置得力", "Resolved well"),
+    EvaluationReason.QUICK_TO_REPORT: ("报到迅速", "Quick to report"),
+    EvaluationReason.GOOD_COORDINATION: ("协同配合好", "Worked well with others"),
+    EvaluationReason.SLOW_TO_REPORT: ("报到迟缓", "Slow to report"),
+    EvaluationReason.NOT_RESOLVED: ("问题未解决", "Did not resolve"),
+    EvaluationReason.PASSED_THE_BUCK: ("推诿扯皮", "Passed the buck"),
+    EvaluationReason.POOR_ATTITUDE: ("服务态度差", "Poor attitude"),
+    EvaluationReason.PROBLEM_RECURRED: ("问题反复", "The problem came back"),
+}
+
+# The labels of an enum a body field takes, by the enum's name in the JSON Schema.
+ENUM_OPTIONS: dict[str, Mapping[Any, Label]] = {
+    "Satisfaction": SATISFACTIONS,
+    "EvaluationReason": EVALUATION_REASONS,
 }
 
 ROLES: dict[Role, Label] = {
@@ -95,6 +132,8 @@ PERMISSIONS: dict[Permission, Label] = {
     Permission.ORG_EDIT: ("编辑组织架构", "edit the organisation"),
     Permission.USERS_MANAGE: ("管理账号", "manage accounts"),
     Permission.AUDIT_READ: ("查看审计日志", "read the audit log"),
+    Permission.ASSESSMENT_READ: ("查看考核与报表", "read assessment and reports"),
+    Permission.ASSESSMENT_EDIT: ("编辑考核方案", "edit assessment schemes"),
 }
 
 SOURCES: dict[Source, Label] = {

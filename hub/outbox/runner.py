@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from hub.assessment.projection import AssessmentProjection
 from hub.clock import Clock
 from hub.db import Database
 from hub.outage import is_outage
@@ -24,7 +25,7 @@ RETRY_S = 2.0
 def default_consumers() -> list[EventConsumer]:
     """Every consumer the hub runs. A new one is a module with a class like
     `EscalationAudit` and a line here (docs/architecture.md, "Adding a consumer")."""
-    return [EscalationAudit()]
+    return [EscalationAudit(), AssessmentProjection()]
 
 
 class ConsumerRunner:

@@ -1,0 +1,413 @@
+"""The rankings and the daily / weekly / monthly reports (日巡查、周分析、月汇总) of a region,
+as plain JSON-ready dicts: the API returns them, `render.py` turns them into XLSX and CSV
+and the /reports screen draws them. Every number comes from the projection's rows."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.assessment.indicators import INDICATORS, Ratio, Window, all_indicators
+from hub.assessment.models import AssessedCase
+from hub.assessment.periods import Period, PeriodKind, local_day
+from hub.assessment.schemes import SchemeKind
+from hub.assessment.service import (
+    Rows,
+    by_child_region,
+    by_department,
+    by_staff,
+    load,
+    ranked,
+    schemes_in_force,
+    scored,
+    window,
+)
+from hub.cases.events import EventType
+from hub.cases.models import Case, CaseEvent
+from hub.catalogue.models import CatalogueEntry
+from hub.enums import Tier
+from hub.regions.models import Region
+
+REPORT_KINDS = {"daily": PeriodKind.DAY, "weekly": PeriodKind.WEEK, "monthly": PeriodKind.MONTH}
+WHISTLES = (2, 3)  # the levels the township assesses (一哨一考核)
+UNASSESSED_AFTER = timedelta(days=3)  # a closed whistle not assessed by then is flagged
+TOP = 10
+REPEAT_AT_LEAST = 3  # cases of one category at one grid in a period: a repeat problem
+OVERDUE_LIST = 50
+
+
+def _name(thing: Any) -> dict[str, str]:
+    return {"zh": thing.name_zh, "en": thing.name_en}
+
+
+def _ratios(indicators: dict[str, Ratio]) -> dict[str, Any]:
+    return {k: indicators[k].as_dict() for k in INDICATORS}
+
+
+def _value(indicators: dict[str, Ratio] | None, key: str) -> float | None:
+    return None if indicators is None else indicators[key].value
+
+
+async def rankings(
+    session: AsyncSession, region: Region, period: Period, now: datetime
+) -> dict[str, Any]:
+    """Departments and townships of `region`, scored by the schemes in force, with the
+    previous period's rank and the change."""
+    prev = period.previous()
+    rows = await load(session, region, prev.start, period.end)
+    w, pw = window(period, now), window(prev, now)
+    schemes = await schemes_in_force(session, period)
+    prev_schemes = await schemes_in_force(session, prev)
+    return {
+        "departments": _department_ranking(rows, w, pw, schemes, prev_schemes),
+        "regions": _region_ranking(rows, w, pw, schemes, prev_schemes),
+        "schemes": {k.value: s.as_dict() for k, s in schemes.items()},
+    }
+
+
+def _department_ranking(
+    rows: Rows, w: Window, pw: Window, schemes: Any, prev_schemes: Any
+) -> list[dict[str, Any]]:
+    def kind_of(k: int) -> SchemeKind:
+        return rows.kinds.get(k, SchemeKind.COUNTY)
+
+    now = scored(by_department(rows, w), kind_of, schemes)
+    before = scored(by_department(rows, pw), kind_of, prev_schemes)
+    out = ranked({k: v[0] for k, v in now.items()}, {k: v[0] for k, v in before.items()})
+    groups = by_department(rows, w)
+    for row in out:
+        _total, parts, scheme = now[row["id"]]
+        dept = rows.departments.get(row["id"])
+        row.update(
+            name=_name(dept) if dept else {"zh": str(row["id"]), "en": str(row["id"])},
+            kind=kind_of(row["id"]).value,
+            scheme_version=scheme.version,
+            breakdown=parts,
+            indicators=_ratios(groups[row["id"]]),
+        )
+    return out
+
+
+def _region_ranking(
+    rows: Rows, w: Window, pw: Window, schemes: Any, prev_schemes: Any
+) -> list[dict[str, Any]]:
+    def kind_of(_k: int) -> SchemeKind:
+        return SchemeKind.TOWNSHIP
+
+    groups = by_child_region(rows, w)
+    now = scored(groups, kind_of, schemes)
+    before = scored(by_child_region(rows, pw), kind_of, prev_schemes)
+    # Every child region is listed, even one with nothing in the period.
+    for r in rows.regions.values():
+        if r.parent_id == rows.region.id and r.id is not None and r.id not in now:
+            now[r.id] = (None, [], schemes[SchemeKind.TOWNSHIP])
+    out = ranked({k: v[0] for k, v in now.items()}, {k: v[0] for k, v in before.items()})
+    for row in out:
+        _total, parts, scheme = now[row["id"]]
+        region = rows.regions.get(row["id"])
+        row.update(
+            name=_name(region) if region else {"zh": str(row["id"]), "en": str(row["id"])},
+            code=region.code if region else None,
+            scheme_version=scheme.version,
+            breakdown=parts,
+            indicators=_ratios(groups[row["id"]]) if row["id"] in groups else None,
+        )
+    return out
+
+
+def staff_ranking(rows: Rows, w: Window, pw: Window, department_id: int) -> list[dict[str, Any]]:
+    """Staff within a department, by their spells' on-time resolution (then volume)."""
+    now, before = by_staff(rows, w, department_id), by_staff(rows, pw, department_id)
+
+    def points(groups: dict[int, dict[str, Ratio]]) -> dict[int, float | None]:
+        out: dict[int, float | None] = {}
+        for k, ind in groups.items():
+            v = ind["resolve_on_time"].value
+            out[k] = None if v is None else round(100 * v, 2)
+        return out
+
+    out = ranked(points(now), points(before))
+    for row in out:
+        person = rows.staff.get(row["id"])
+        row.update(
+            name=person.name if person else str(row["id"]),
+            indicators=_ratios(now[row["id"]]),
+        )
+    return out
+
+
+async def report(
+    session: AsyncSession, region: Region, period: Period, now: datetime
+) -> dict[str, Any]:
+    """One report: the sections a day, a week or a month calls for."""
+    prev = period.previous()
+    rows = await load(session, region, prev.start, period.end)
+    w, pw = window(period, now), window(prev, now)
+    this = Rows(rows.region, _cases_in(rows, w), rows.spells)
+    summary = all_indicators(rows.cases, rows.spells, w)
+    before = all_indicators(rows.cases, rows.spells, pw)
+    out: dict[str, Any] = {
+        "kind": period.kind.value,
+        "region": {
+            "id": region.id,
+            "code": region.code,
+            "tier": region.tier.value,
+            "name": _name(region),
+        },
+        "period": period.as_dict(),
+        "previous_period": prev.as_dict(),
+        "generated_at": now.isoformat(),
+        "summary": [
+            {
+                "indicator": k,
+                "label": {"zh": zh, "en": en},
+                **summary[k].as_dict(),
+                "previous": _value(before, k),
+            }
+            for k, (zh, en) in INDICATORS.items()
+        ],
+        "volume": _volume(rows, w, pw),
+        "escalations": await _escalations(session, rows, w),
+        "overdue": await _overdue(session, rows, w),
+        "categories": await _categories(session, this.cases, rows, pw),
+    }
+    if period.kind is PeriodKind.DAY:
+        return out
+    schemes = await schemes_in_force(session, period)
+    prev_schemes = await schemes_in_force(session, prev)
+    departments = _department_ranking(rows, w, pw, schemes, prev_schemes)
+    out.update(
+        trend=_trend(rows, period, w),
+        grids=_grids(this.cases, rows),
+        repeats=_repeats(this.cases, rows),
+        heatmap=await _heatmap(session, this.cases, rows),
+        departments=departments,
+        fallen=[d for d in departments if d["change"] is not None and d["change"] < 0],
+        regions=_region_ranking(rows, w, pw, schemes, prev_schemes),
+        unassessed=await unassessed(session, rows, now),
+    )
+    return out
+
+
+def _cases_in(rows: Rows, w: Window) -> list[AssessedCase]:
+    return [c for c in rows.cases if w.within(c.created_at)]
+
+
+def _volume(rows: Rows, w: Window, pw: Window) -> dict[str, Any]:
+    def count(win: Window) -> dict[str, int]:
+        made = [c for c in rows.cases if win.within(c.created_at)]
+        return {
+            "created": len(made),
+            "closed": sum(win.within(c.closed_at) for c in rows.cases),
+            "whistles": sum((c.max_whistle_level or 0) >= 2 for c in made),
+            "level3": sum((c.max_whistle_level or 0) == 3 for c in made),
+            "hotline": sum(c.source == "hotline_12345" for c in made),
+            "cancelled": sum(c.state == "cancelled" for c in made),
+            "merged": sum(c.state == "merged" for c in made),
+            "estimated_due": sum(
+                c.deadlines_estimated and win.within(c.original_resolve_due_at) for c in rows.cases
+            ),
+        }
+
+    return {"current": count(w), "previous": count(pw)}
+
+
+def _trend(rows: Rows, period: Period, w: Window) -> list[dict[str, Any]]:
+    days: dict[Any, dict[str, Any]] = {
+        d: {"day": d.isoformat(), "created": 0, "closed": 0, "due": 0, "on_time": 0}
+        for d in period.days
+    }
+    for c in rows.cases:
+        for field, key in (("created_at", "created"), ("closed_at", "closed")):
+            at = getattr(c, field)
+            if w.within(at):
+                days[local_day(at)][key] += 1
+        due = c.original_resolve_due_at
+        if c.state not in ("merged", "cancelled") and w.within(due):
+            assert due is not None
+            day = days[local_day(due)]
+            day["due"] += 1
+            day["on_time"] += bool(c.resolved_at is not None and c.resolved_at <= due)
+    return list(days.values())
+
+
+async def _category_names(session: AsyncSession, codes: set[str]) -> dict[str, dict[str, str]]:
+    stmt = select(CatalogueEntry).where(col(CatalogueEntry.code).in_(sorted(codes)))
+    out: dict[str, dict[str, str]] = {}
+    for e in (await session.exec(stmt)).all():
+        out[e.code] = {"zh": e.name_zh, "en": e.name_en}
+    return out
+
+
+async def _categories(
+    session: AsyncSession, cases: list[AssessedCase], rows: Rows, pw: Window
+) -> list[dict[str, Any]]:
+    now = Counter(c.category_code or "" for c in cases)
+    before = Counter(c.category_code or "" for c in rows.cases if pw.within(c.created_at))
+    names = await _category_names(session, set(now))
+    return [
+        {
+            "code": code or None,
+            "name": names.get(code, {"zh": "未分类", "en": "Unclassified"}),
+            "count": n,
+            "previous": before.get(code, 0),
+        }
+        for code, n in now.most_common(TOP)
+    ]
+
+
+def _grids(cases: list[AssessedCase], rows: Rows) -> list[dict[str, Any]]:
+    counts = Counter(c.grid_id for c in cases)
+    return [
+        {"grid_id": g, "code": _code(rows, g), "name": _region_name(rows, g), "count": n}
+        for g, n in counts.most_common(TOP)
+    ]
+
+
+def _code(rows: Rows, region_id: int) -> str | None:
+    r = rows.regions.get(region_id)
+    return r.code if r else None
+
+
+def _region_name(rows: Rows, region_id: int) -> dict[str, str]:
+    r = rows.regions.get(region_id)
+    return _name(r) if r else {"zh": str(region_id), "en": str(region_id)}
+
+
+def _repeats(cases: list[AssessedCase], rows: Rows) -> list[dict[str, Any]]:
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for c in cases:
+        if c.category_code:
+            groups[(c.grid_id, c.category_code)].append(c.case_id)
+    found = [(k, ids) for k, ids in groups.items() if len(ids) >= REPEAT_AT_LEAST]
+    found.sort(key=lambda kv: (-len(kv[1]), kv[0]))
+    return [
+        {
+            "grid_id": g,
+            "code": _code(rows, g),
+            "name": _region_name(rows, g),
+            "category_code": cat,
+            "count": len(ids),
+            "case_ids": sorted(ids),
+        }
+        for (g, cat), ids in found[:TOP]
+    ]
+
+
+async def _heatmap(session: AsyncSession, cases: list[AssessedCase], rows: Rows) -> dict[str, Any]:
+    """Cases by category × child region (the county's townships, the city's counties)."""
+    tier = rows.region.tier
+    key = {Tier.CITY: "county_id", Tier.COUNTY: "township_id"}.get(tier, "grid_id")
+    counts = Counter((c.category_code or "", getattr(c, key)) for c in cases)
+    cats = [code for code, _n in Counter(c.category_code or "" for c in cases).most_common(TOP)]
+    places = sorted({getattr(c, key) for c in cases})
+    names = await _category_names(session, set(cats))
+    return {
+        "categories": [
+            {"code": c or None, "name": names.get(c, {"zh": "未分类", "en": "Unclassified"})}
+            for c in cats
+        ],
+        "regions": [{"id": p, "name": _region_name(rows, p)} for p in places],
+        "values": [
+            [i, j, counts[(cat, p)]]
+            for i, cat in enumerate(cats)
+            for j, p in enumerate(places)
+            if counts[(cat, p)]
+        ],
+    }
+
+
+async def _overdue(session: AsyncSession, rows: Rows, w: Window) -> list[dict[str, Any]]:
+    """Cases still open at the end of the period (or now) past their original due time."""
+    late = [
+        c
+        for c in rows.cases
+        if c.original_resolve_due_at is not None
+        and c.original_resolve_due_at < w.as_of
+        and c.state not in ("closed", "merged", "cancelled")
+        and (c.resolved_at is None or c.resolved_at > c.original_resolve_due_at)
+    ]
+    late.sort(key=lambda c: (c.original_resolve_due_at, c.case_id))
+    late = late[:OVERDUE_LIST]
+    titles = await _titles(session, [c.case_id for c in late])
+    return [
+        {
+            "case_id": c.case_id,
+            "title": titles.get(c.case_id, ""),
+            "state": c.state,
+            "township": _region_name(rows, c.township_id),
+            "department": _name(d) if (d := rows.departments.get(c.department_id or 0)) else None,
+            "due_at": c.original_resolve_due_at.isoformat() if c.original_resolve_due_at else None,
+            "late_h": round((w.as_of - c.original_resolve_due_at).total_seconds() / 3600, 1)
+            if c.original_resolve_due_at
+            else None,
+        }
+        for c in late
+    ]
+
+
+async def _titles(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(Case.id, Case.title).where(col(Case.id).in_(ids))
+    return {i: t for i, t in (await session.exec(stmt)).all() if i is not None}
+
+
+async def _escalations(session: AsyncSession, rows: Rows, w: Window) -> dict[str, Any]:
+    """Cases that needed each rung action (the B post, the leader, supervision) and the
+    whistles raised, in the period: read from the timeline of the region's cases."""
+    ids = [c.case_id for c in rows.cases]
+    by_action: dict[str, set[int]] = defaultdict(set)
+    by_rung: Counter[str] = Counter()
+    raised: Counter[int] = Counter()
+    for chunk in range(0, len(ids), 500):
+        stmt = (
+            select(CaseEvent.case_id, CaseEvent.type, CaseEvent.payload)
+            .where(col(CaseEvent.case_id).in_(ids[chunk : chunk + 500]))
+            .where(
+                col(CaseEvent.type).in_([EventType.SLA_ESCALATION.value, EventType.ESCALATED.value])
+            )
+            .where(col(CaseEvent.at) >= w.start, col(CaseEvent.at) < w.end)
+        )
+        for case_id, kind, payload in (await session.exec(stmt)).all():
+            if kind == EventType.SLA_ESCALATION.value:
+                by_action[payload.get("action", "")].add(case_id)
+                by_rung[f"{payload.get('step')}#{payload.get('rung')}"] += 1
+            else:
+                level = (payload.get("decision") or {}).get("whistle_level")
+                raised[int(level) if level else 0] += 1
+    return {
+        "cases_by_action": {k: len(v) for k, v in sorted(by_action.items())},
+        "by_rung": dict(sorted(by_rung.items())),
+        "whistles_raised_to": {str(k): v for k, v in sorted(raised.items())},
+    }
+
+
+async def unassessed(session: AsyncSession, rows: Rows, now: datetime) -> list[dict[str, Any]]:
+    """Closed whistles the township has not assessed within UNASSESSED_AFTER of closing:
+    flagged to the township leader on the report and the /reports screen."""
+    late = [
+        c
+        for c in rows.cases
+        if c.state == "closed"
+        and (c.max_whistle_level or 0) in WHISTLES
+        and c.township_score is None
+        and c.closed_at is not None
+        and now - c.closed_at > UNASSESSED_AFTER
+    ]
+    late.sort(key=lambda c: (c.closed_at, c.case_id))
+    titles = await _titles(session, [c.case_id for c in late[:OVERDUE_LIST]])
+    return [
+        {
+            "case_id": c.case_id,
+            "title": titles.get(c.case_id, ""),
+            "township": _region_name(rows, c.township_id),
+            "whistle_level": c.max_whistle_level,
+            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+        }
+        for c in late[:OVERDUE_LIST]
+    ]

@@ -1,0 +1,271 @@
+"""The assessment projection as a consumer of committed events: real actions through the
+API, then the projection (in small batches, repeatedly, after a rebuild) against a fold of
+each case's whole timeline from scratch; the follow-up visit; the report endpoints."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlmodel import col, select
+
+from hub.assessment.fold import fold_case
+from hub.assessment.models import AssessedCase, Holding
+from hub.assessment.projection import AssessmentProjection, rebuild
+from hub.assessment.render import sections
+from hub.cases.machine import Action, CaseState, allowed_actions
+from hub.cases.models import CaseEvent
+from hub.clock import FrozenClock
+from hub.deps import Hub
+from hub.outbox.consumer import step
+from hub.realtime.bus import MemoryBus
+from hub.realtime.relay import Relay
+from tests.helpers import Api, Auth
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient, auth: Auth) -> Api:
+    return Api(client, auth)
+
+
+async def project(hub: Hub, batch: int = 500) -> None:
+    """Number what was committed (the relay's job), then step the projection to the head."""
+    relay = Relay(hub.db, MemoryBus(), hub.metrics, hub.clock)
+    while await relay.assign():  # a batch at a time, until every event has a position
+        pass
+    while await step(hub.db, AssessmentProjection(), hub.clock.now(), batch=batch):
+        pass
+
+
+async def stored(hub: Hub) -> tuple[dict[int, dict[str, Any]], dict[tuple[int, int], Any]]:
+    async with hub.db.read() as session:
+        facts = (await session.exec(select(AssessedCase))).all()
+        spells = (await session.exec(select(Holding))).all()
+    return (
+        {f.case_id: f.model_dump() for f in facts},
+        {(h.case_id, h.n): h.model_dump(exclude={"id"}) for h in spells},
+    )
+
+
+async def recomputed(hub: Hub) -> tuple[dict[int, dict[str, Any]], dict[tuple[int, int], Any]]:
+    """Each case's facts folded from its own events alone, in seq order."""
+    async with hub.db.read() as session:
+        stmt = select(CaseEvent).order_by(col(CaseEvent.case_id), col(CaseEvent.seq))
+        events = (await session.exec(stmt)).all()
+    by_case: dict[int, list[CaseEvent]] = {}
+    for e in events:
+        by_case.setdefault(e.case_id, []).append(e)
+    facts, spells = {}, {}
+    for case_id, mine in by_case.items():
+        fact, holdings = fold_case(mine)
+        assert fact is not None
+        facts[case_id] = fact.model_dump()
+        for h in holdings:
+            spells[(h.case_id, h.n)] = h.model_dump(exclude={"id"})
+    return facts, spells
+
+
+async def test_lateness_before_a_transfer_stays_with_the_department_that_held_it(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    housing = await api.create(title="房屋漏水", category_code="C02")  # county housing, 1 h
+    clock.advance(timedelta(hours=2))  # housing never signed for it
+    urban = housing["cooperating_department_ids"][0]
+    moved = await api.act("dispatcher", housing, "transfer", department_id=urban, reason="错派")
+    clock.advance(timedelta(minutes=10))
+    await api.act("admin", moved, "acknowledge")
+    await project(hub)
+    _facts, spells = await stored(hub)
+    first, second = spells[(housing["id"], 1)], spells[(housing["id"], 2)]
+    assert first["department_id"] == housing["department_id"] and first["end"] == "transferred"
+    assert first["acknowledged_at"] is None and first["ended_at"] > first["ack_due_at"]
+    assert second["department_id"] == urban
+    assert second["acknowledged_at"] <= second["ack_due_at"]
+    r = await api.client.get(
+        "/api/v1/assessment/339901/indicators?period=day&date=2026-11-23",
+        headers=api.auth("county_commander"),
+    )
+    assert r.status_code == 200, r.text
+    by_dept = {d["id"]: d["indicators"]["ack_on_time"] for d in r.json()["departments"]}
+    assert (by_dept[housing["department_id"]]["numerator"], by_dept[urban]["numerator"]) == (0, 1)
+    assert by_dept[housing["department_id"]]["denominator"] == 1
+
+
+async def _walk(api: Api, clock: FrozenClock, case: dict[str, Any], script: list[str]) -> None:
+    """Act along `script` as far as the case allows (each a real action by its role)."""
+    actors = {
+        "acknowledge": "admin",
+        "check-in": "admin",
+        "resolve": "admin",
+        "return": "admin",
+        "verify": "leader",
+        "reject": "leader",
+        "close": "leader",
+        "evaluate": "leader",
+        "follow-up": "dispatcher",
+        "reopen": "dispatcher",
+        "cancel": "dispatcher",
+        "escalate": "leader",
+        "dispatch": "dispatcher",
+        "confirm-whistle": "leader",
+    }
+    bodies: dict[str, dict[str, Any]] = {
+        "reject": {"reason": "未整改到位"},
+        "return": {"reason": "不属本部门"},
+        "reopen": {"reason": "群众反映仍未解决"},
+        "cancel": {"reason": "重复上报"},
+        "escalate": {"reason": "需要区级部门"},
+        "evaluate": {"township_score": 4, "reasons": ["resolved_well"]},
+        "follow-up": {"satisfaction": "basically_satisfied", "resolved": True},
+    }
+    for action in script:
+        # The case's own actions (`allowed_actions` of an answer are its caller's).
+        if Action(action) not in allowed_actions(CaseState(case["state"])):
+            continue
+        clock.advance(timedelta(minutes=40))
+        r = await api.act_raw(actors[action], case, action, **bodies.get(action, {}))
+        if r.status_code == 200:
+            case = r.json()
+
+
+_ACTIONS = st.sampled_from(
+    [
+        "acknowledge",
+        "check-in",
+        "resolve",
+        "verify",
+        "reject",
+        "close",
+        "evaluate",
+        "follow-up",
+        "reopen",
+        "return",
+        "dispatch",
+        "escalate",
+        "confirm-whistle",
+        "cancel",
+    ]
+)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(scripts=st.lists(st.lists(_ACTIONS, max_size=14), min_size=2, max_size=3))
+async def test_the_projection_equals_a_recomputation_after_random_actions(
+    api: Api, hub: Hub, clock: FrozenClock, scripts: list[list[str]]
+) -> None:
+    await rebuild(hub.db)
+    for i, script in enumerate(scripts):
+        case = await api.create(title=f"随机 {i}", category_code=("T01", "C02", "C01")[i % 3])
+        await _walk(api, clock, case, script)
+        await project(hub, batch=3)  # small batches: resumes mid-case from stored rows
+    assert await stored(hub) == await recomputed(hub)
+    await rebuild(hub.db)
+    await project(hub)
+    assert await stored(hub) == await recomputed(hub)
+
+
+async def test_projection_is_once_per_event_through_repeated_steps(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    case = await api.create(title="占道经营", category_code="T01")
+    await _walk(api, clock, case, ["acknowledge", "check-in", "resolve", "reject", "check-in"])
+    await project(hub, batch=2)
+    await project(hub, batch=2)
+    facts, spells = await stored(hub)
+    assert facts[case["id"]]["rework_count"] == 1
+    assert spells[(case["id"], 1)]["rejections"] == 1
+    assert spells[(case["id"], 1)]["resolutions"] == 1
+    assert (facts, spells) == await recomputed(hub)
+
+
+async def test_an_unsatisfied_follow_up_can_reopen_the_case(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    case = await api.create(title="噪音扰民", category_code="T01", source="hotline_12345")
+    await _walk(api, clock, case, ["acknowledge", "check-in", "resolve", "verify", "close"])
+    case = await api.get(case["id"])
+    assert case["state"] == "closed"
+    r = await api.act_raw("dispatcher", case, "follow-up", satisfaction="satisfied",
+                          resolved=True, reopen=True, reason="x")  # fmt: skip
+    assert r.status_code == 422 and "only an unsatisfied" in r.text
+    r = await api.act_raw("dispatcher", case, "follow-up", satisfaction="unsatisfied",
+                          resolved=False, reopen=True)  # fmt: skip
+    assert r.status_code == 422 and "say why" in r.text
+    reopened = await api.act(
+        "dispatcher",
+        case,
+        "follow-up",
+        satisfaction="unsatisfied",
+        resolved=False,
+        reopen=True,
+        reason="仍有噪音",
+    )
+    assert reopened["state"] == "dispatched"
+    kinds = [e["type"] for e in await api.events(case["id"])]
+    assert kinds[-3:] == ["followed_up", "reopened", "dispatched"]
+    await project(hub)
+    facts, _spells = await stored(hub)
+    fact = facts[case["id"]]
+    assert (fact["followup_satisfaction"], fact["followup_resolved"], fact["reopens"]) == (
+        "unsatisfied",
+        False,
+        1,
+    )
+
+
+async def test_reports_are_scoped_and_come_as_json_xlsx_and_csv(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    case = await api.create(title="井盖缺失", category_code="T01")
+    await _walk(api, clock, case, ["acknowledge", "check-in", "resolve", "verify", "close"])
+    await project(hub)
+    url = "/api/v1/reports/339901001/weekly?date=2026-11-23"
+    mine = await api.client.get(url, headers=api.auth("dispatcher"))
+    assert mine.status_code == 200, mine.text
+    report = mine.json()
+    assert report["volume"]["current"]["created"] == 1
+    assert report["period"]["first"] == "2026-11-23" and report["period"]["last"] == "2026-11-29"
+    # Another township's dispatcher, and a township asking for its county: as if absent.
+    for user, path in (("dispatcher_west", url), ("dispatcher", "/api/v1/reports/339901/weekly")):
+        r = await api.client.get(path, headers=api.auth(user))
+        assert r.status_code == 404, r.text
+    for bad in ("?date=1999-12-31", "?date=2026-02-30", "?format=pdf"):
+        r = await api.client.get(url.split("?")[0] + bad, headers=api.auth("dispatcher"))
+        assert r.status_code == 422, (bad, r.text)
+    # The workbook, opened back and read cell by cell against the JSON.
+    r = await api.client.get(url + "&format=xlsx", headers=api.auth("dispatcher"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    book = load_workbook(io.BytesIO(r.content))
+    expected = sections(report, "zh")
+    assert book.sheetnames == [s[0] for s in expected]
+    for title, _en, head, _head_en, rows, percent in expected:
+        sheet = book[title]
+        assert sheet.freeze_panes == "A3"
+        assert [c.value for c in sheet[2]] == head
+        got = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+        assert got == [[None if v == "" else v for v in row] for row in rows]
+        for row in sheet.iter_rows(min_row=3):
+            for i in percent:
+                if isinstance(row[i].value, float):
+                    assert row[i].number_format == "0.0%"
+    summary = book["指标汇总"]
+    first = report["summary"][0]
+    assert summary["A3"].value == first["label"]["zh"]
+    assert summary["C3"].value == first["denominator"]
+    r = await api.client.get(url + "&format=csv&lang=en", headers=api.auth("dispatcher"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    text = r.content.decode("utf-8-sig")
+    assert "Indicators" in text and "Department ranking" in text
