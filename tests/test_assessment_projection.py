@@ -27,6 +27,7 @@ from hub.outbox.consumer import step
 from hub.realtime.bus import MemoryBus
 from hub.realtime.relay import Relay
 from tests.helpers import Api, Auth
+from tests.world import World
 
 
 @pytest.fixture
@@ -269,3 +270,84 @@ async def test_reports_are_scoped_and_come_as_json_xlsx_and_csv(
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     text = r.content.decode("utf-8-sig")
     assert "Indicators" in text and "Department ranking" in text
+
+
+async def test_the_12345_system_follows_up_with_an_api_key_granted_it(
+    api: Api, hub: Hub, clock: FrozenClock, world: World
+) -> None:
+    case = await api.create(title="路灯不亮", category_code="T01", source="hotline_12345")
+    await _walk(api, clock, case, ["acknowledge", "check-in", "resolve", "verify", "close"])
+    case = await api.get(case["id"])
+
+    async def key(grants: list[str]) -> dict[str, str]:
+        r = await api.client.post(
+            "/api/v1/api-keys",
+            json={"name": "12345", "role": "dispatcher", "grants": grants,
+                  "region_id": world.region["339901001"]},
+            headers=api.auth("admin"),
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        return {"X-API-Key": r.json()["key"]}
+
+    body = {"version": case["version"], "satisfaction": "satisfied", "resolved": True}
+    url = f"/api/v1/cases/{case['id']}/follow-up"
+    r = await api.client.post(url, json=body, headers=await key(["case.read"]))
+    assert r.status_code == 403 and r.json()["message"] == "API key lacks grant follow-up"
+    r = await api.client.post(url, json=body, headers=await key(["case.read", "follow-up"]))
+    assert r.status_code == 200, r.text
+    assert (await api.events(case["id"]))[-1]["payload"]["satisfaction"] == "satisfied"
+
+
+async def test_evaluation_reasons_come_from_the_fixed_list(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    case = await api.create(title="违章搭建", category_code="T01")
+    await _walk(api, clock, case, ["acknowledge", "check-in", "resolve", "verify", "close"])
+    case = await api.get(case["id"])
+    r = await api.act_raw("leader", case, "evaluate", township_score=2, reasons=["lazy"])
+    assert r.status_code == 422 and "reasons" in r.text
+    done = await api.act(
+        "leader", case, "evaluate", township_score=2, reasons=["slow_to_report", "not_resolved"]
+    )
+    assert done["township_score"] == 2
+    await project(hub)
+    facts, _spells = await stored(hub)
+    assert facts[case["id"]]["reasons"] == ["slow_to_report", "not_resolved"]
+    assert facts[case["id"]]["evaluated_department_id"] == case["department_id"]
+
+
+async def test_a_new_scheme_version_scores_the_periods_from_its_date(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    url = "/api/v1/assessment/schemes"
+    bad = [
+        ({"township_score": 0.2, "ack_on_time": 0.8}, "at least 30%"),
+        ({"township_score": 0.5, "nonsense": 0.5}, "not a scored indicator"),
+        ({"township_score": 0.5}, "add up to 0.5"),
+    ]
+    for weights, message in bad:
+        body = {"kind": "resident", "name": "x", "effective_from": "2026-12-01", "weights": weights}
+        r = await api.client.post(url, json=body, headers=api.auth("admin"))
+        assert r.status_code == 422 and message in r.text, r.text
+    raw = (
+        b'{"kind":"resident","name":"x","effective_from":"2026-12-01",'
+        b'"weights":{"township_score":NaN}}'
+    )
+    r = await api.client.post(
+        url, content=raw, headers={**api.auth("admin"), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    good = {"township_score": 0.5, "resolve_on_time": 0.5}
+    body = {"kind": "resident", "name": "新办法", "effective_from": "2026-12-01", "weights": good}
+    r = await api.client.post(url, json=body, headers=api.auth("dispatcher"))
+    assert r.status_code == 403
+    r = await api.client.post(url, json=body, headers=api.auth("admin"))
+    assert r.status_code == 201 and r.json()["version"] == 1, r.text
+    listed = (await api.client.get(url, headers=api.auth("auditor"))).json()["items"]
+    assert [s["version"] for s in listed if s["kind"] == "resident"] == [0, 1]
+    for day, version in (("2026-11-15", 0), ("2026-12-15", 1)):
+        r = await api.client.get(
+            f"/api/v1/assessment/339901/rankings?date={day}", headers=api.auth("county_commander")
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["schemes"]["resident"]["version"] == version

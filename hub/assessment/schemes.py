@@ -8,6 +8,7 @@ case due) drops out and the others are scaled up to 100, which the breakdown sho
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -108,7 +109,7 @@ def validate(kind: SchemeKind, weights: dict[str, float]) -> dict[str, float]:
         raise SchemeError(f"not a scored indicator: {', '.join(unknown)}")
     if not weights:
         raise SchemeError("a scheme needs at least one weight")
-    if any(w < 0 or w > 1 for w in weights.values()):
+    if any(not math.isfinite(w) or w < 0 or w > 1 for w in weights.values()):
         raise SchemeError("each weight is a share between 0 and 1")
     if abs(sum(weights.values()) - 1) > 1e-6:
         raise SchemeError(f"the weights add up to {sum(weights.values()):.4g}, not 1")

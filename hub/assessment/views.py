@@ -183,12 +183,15 @@ async def get_report(
     )
 
 
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 class SchemeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: SchemeKind
     name: str = Field(min_length=1, max_length=200)
     effective_from: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
-    weights: dict[str, float] = Field(
+    weights: dict[Annotated[str, Field(max_length=40)], Share] = Field(
         max_length=len(COMPONENTS), description="indicator → share of the score (adding up to 1)"
     )
 
