@@ -26,6 +26,8 @@ from hub.deps import Hub
 from hub.outbox.consumer import step
 from hub.realtime.bus import MemoryBus
 from hub.realtime.relay import Relay
+from hub.sla.engine import SlaEngine
+from hub.sla.reminders import flag_unassessed
 from tests.helpers import Api, Auth
 from tests.world import World
 
@@ -351,3 +353,37 @@ async def test_a_new_scheme_version_scores_the_periods_from_its_date(
         )
         assert r.status_code == 200, r.text
         assert r.json()["schemes"]["resident"]["version"] == version
+
+
+async def test_an_unassessed_whistle_is_flagged_to_the_township_leader_once_per_closing(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    done = ["acknowledge", "check-in", "resolve", "verify", "close"]
+    whistle = await api.create(title="垃圾堆放", category_code="T01")  # a level-2 whistle
+    assessed = await api.create(title="道路破损", category_code="T01")
+    await _walk(api, clock, whistle, done)
+    await _walk(api, clock, assessed, done)
+    await api.act("leader", await api.get(assessed["id"]), "evaluate", township_score=5)
+    principal = await SlaEngine(hub, worker_id="t").principal()
+    clock.advance(timedelta(days=2))
+    assert await flag_unassessed(hub, principal) == 0  # not due yet
+    clock.advance(timedelta(days=2))
+    assert await flag_unassessed(hub, principal) == 1
+    assert await flag_unassessed(hub, principal) == 0  # once
+    flag = (await api.events(whistle["id"]))[-1]
+    assert flag["type"] == "assessment_overdue"
+    assert flag["payload"]["township_id"] == whistle["township_id"]
+    assert flag["payload"]["reached"]["rank"] == "township_command"
+    assert all(e["type"] != "assessment_overdue" for e in await api.events(assessed["id"]))
+    await project(hub)
+    r = await api.client.get("/api/v1/assessment/339901001/unassessed", headers=api.auth("leader"))
+    assert [(i["case_id"], i["flagged_at"] is not None) for i in r.json()["items"]] == [
+        (whistle["id"], True)
+    ]
+    # Reopened and closed again: a new closing, a new limit, one new flag.
+    case = await api.act("dispatcher", await api.get(whistle["id"]), "reopen", reason="复发")
+    await _walk(api, clock, case, done)
+    clock.advance(timedelta(days=4))
+    assert await flag_unassessed(hub, principal) == 1
+    kinds = [e["type"] for e in await api.events(whistle["id"])]
+    assert kinds.count("assessment_overdue") == 2

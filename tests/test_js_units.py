@@ -1,6 +1,7 @@
 """The screens' pure logic under node's test runner (tests/js/*.test.mjs), fed with the
 server's own data: the contract document and hash chains built and checked by
-hub/audit/chain.py, intact and tampered, so chain.js and the Python chain must agree."""
+hub/audit/chain.py, intact and tampered, so chain.js and the Python chain must agree; and a
+report the hub made (GET /api/v1/reports), formatted by the /reports screen's helpers."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from hub.assessment.projection import AssessmentProjection
 from hub.audit.chain import GENESIS, Link, canonical, check_case, link_hash
+from hub.deps import Hub
 from hub.meta.contract import document
+from hub.outbox.consumer import step
+from hub.realtime.bus import MemoryBus
+from hub.realtime.relay import Relay
+from tests.helpers import Api, Auth
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 11, 23, 1, 2, 3, 456789, tzinfo=UTC)
@@ -112,6 +122,47 @@ def test_js_units_agree_with_the_server(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout and f"# pass {5 + len(chains)}" in run.stdout, run.stdout[
+    assert "# fail 0" in run.stdout and f"# pass {7 + len(chains)}" in run.stdout, run.stdout[
         -2000:
     ]
+
+
+def _node(test_file: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    assert node is not None, "nodejs is missing: deploy/system-deps.sh installs it"
+    return subprocess.run(
+        [node, "--experimental-detect-module", "--test", str(ROOT / "tests" / "js" / test_file)],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_report_helpers_format_the_hubs_report(
+    hub: Hub, client: httpx.AsyncClient, auth: Auth, tmp_path: Path
+) -> None:
+    api = Api(client, auth)
+    for user, grid in (
+        ("dispatcher", "339901001001001"),
+        ("dispatcher", "339901001001002"),
+        ("dispatcher_west", "339901002001001"),
+    ):
+        await api.create(user, grid_code=grid)
+    relay = Relay(hub.db, MemoryBus(), hub.metrics, hub.clock)
+    while await relay.assign():  # number the events, then fold them into the projection
+        pass
+    while await step(hub.db, AssessmentProjection(), hub.clock.now()):
+        pass
+    r = await client.get("/api/v1/reports/339901/weekly", headers=auth("county_commander"))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["volume"]["current"]["created"] == 3
+    assert report["heatmap"]["values"], "both townships' cases are on the heat map"
+    report_file = tmp_path / "report.json"
+    report_file.write_text(json.dumps(report, ensure_ascii=False))
+    run = _node("reports.test.mjs", {"HUB_REPORT_JSON": str(report_file)})
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "# fail 0" in run.stdout and "# pass 6" in run.stdout, run.stdout[-2000:]

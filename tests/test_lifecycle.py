@@ -69,7 +69,7 @@ async def test_level3_whistle_full_lifecycle(
     case = await api.act("leader", case, "evaluate", township_score=4, resident_satisfaction=5)
     case = await api.act("dispatcher", case, "close")
     assert case["state"] == "closed" and case["township_score"] == 4
-    assert set(case["allowed_actions"]) == {"evaluate", "reopen"}
+    assert set(case["allowed_actions"]) == {"evaluate", "follow-up", "reopen"}
 
     types = [e["type"] for e in await api.events(case["id"])]
     assert types == [

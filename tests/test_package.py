@@ -38,7 +38,16 @@ SECRET = "package-test-secret-that-is-long-enough-0123456789"
 NOT_RUN_HERE = {"useradd --create-home --uid 10001 --user-group hub"}
 # Container directories the test maps into its temporary file system.
 CONTAINER_DIRS = ("/opt/hub", "/home/hub", "/src", "/wheels", "/usr/local/bin")
-PAGE_PATHS = ("/login", "/wall", "/console", "/staff", "/docs", "/docs/oauth2-redirect", "/redoc")
+PAGE_PATHS = (
+    "/login",
+    "/wall",
+    "/console",
+    "/staff",
+    "/reports",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+)
 REF = re.compile(r"""(?:src|href)="([^"]+)"|from\s+"([^"]+)"|import\s*\(\s*"([^"]+)"\s*\)""")
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
 

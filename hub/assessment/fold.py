@@ -128,6 +128,8 @@ class CaseFolder:
             fact.reasons = list(payload.get("reasons") or [])
             fact.evaluated_department_id = fact.department_id
             fact.evaluated_at = event.at
+        elif kind is E.ASSESSMENT_OVERDUE:
+            fact.assessment_flagged_at = event.at
         elif kind is E.FOLLOWED_UP:
             fact.followup_satisfaction = payload.get("satisfaction")
             fact.followup_resolved = payload.get("resolved")

@@ -66,6 +66,8 @@ class AssessedCase(SQLModel, table=True):
     reasons: list[str] = Field(default_factory=empty_list, sa_column=Column(JSON))
     evaluated_department_id: int | None = None
     evaluated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the township leader was told the assessment is overdue (sla/reminders.py).
+    assessment_flagged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The resident's follow-up visit (回访): the source of 解决率 and 满意率.
     followup_satisfaction: str | None = Field(default=None, max_length=32)
     followup_resolved: bool | None = None

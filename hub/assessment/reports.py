@@ -5,7 +5,7 @@ and the /reports screen draws them. Every number comes from the projection's row
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -31,10 +31,9 @@ from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
 from hub.enums import Tier
 from hub.regions.models import Region
+from hub.sla.reminders import ASSESS_WITHIN, WHISTLES
 
 REPORT_KINDS = {"daily": PeriodKind.DAY, "weekly": PeriodKind.WEEK, "monthly": PeriodKind.MONTH}
-WHISTLES = (2, 3)  # the levels the township assesses (一哨一考核)
-UNASSESSED_AFTER = timedelta(days=3)  # a closed whistle not assessed by then is flagged
 TOP = 10
 REPEAT_AT_LEAST = 3  # cases of one category at one grid in a period: a repeat problem
 OVERDUE_LIST = 50
@@ -388,8 +387,8 @@ async def _escalations(session: AsyncSession, rows: Rows, w: Window) -> dict[str
 
 
 async def unassessed(session: AsyncSession, rows: Rows, now: datetime) -> list[dict[str, Any]]:
-    """Closed whistles the township has not assessed within UNASSESSED_AFTER of closing:
-    flagged to the township leader on the report and the /reports screen."""
+    """Closed whistles the township has not assessed within ASSESS_WITHIN of closing (the
+    SLA engine flags each to the township leader: `flagged_at`)."""
     late = [
         c
         for c in rows.cases
@@ -397,7 +396,7 @@ async def unassessed(session: AsyncSession, rows: Rows, now: datetime) -> list[d
         and (c.max_whistle_level or 0) in WHISTLES
         and c.township_score is None
         and c.closed_at is not None
-        and now - c.closed_at > UNASSESSED_AFTER
+        and now - c.closed_at > ASSESS_WITHIN
     ]
     late.sort(key=lambda c: (c.closed_at, c.case_id))
     titles = await _titles(session, [c.case_id for c in late[:OVERDUE_LIST]])
@@ -408,6 +407,7 @@ async def unassessed(session: AsyncSession, rows: Rows, now: datetime) -> list[d
             "township": _region_name(rows, c.township_id),
             "whistle_level": c.max_whistle_level,
             "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+            "flagged_at": c.assessment_flagged_at.isoformat() if c.assessment_flagged_at else None,
         }
         for c in late[:OVERDUE_LIST]
     ]

@@ -42,6 +42,7 @@ class EventType(StrEnum):
     CANCELLED = "cancelled"
     EVALUATED = "evaluated"
     FOLLOWED_UP = "followed_up"
+    ASSESSMENT_OVERDUE = "assessment_overdue"
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
     SLA_OVERDUE = "sla_overdue"
@@ -195,6 +196,18 @@ class Escalation(Payload):
     raised: bool | None = None
 
 
+class AssessmentOverdue(Payload):
+    """A closed whistle the township has not assessed in time, and who was told."""
+
+    closed_at: str
+    due_at: str
+    township_id: int
+    staff_id: int | None = None
+    outcome: str | None = None
+    reached: dict[str, Any] | None = None
+    skipped: list[dict[str, Any]] = []
+
+
 class Recalculated(Payload):
     reason: str
 
@@ -239,6 +252,9 @@ CATALOGUE: dict[EventType, Spec] = {
     _E.CANCELLED: Spec(Reasoned, "撤销", "cancelled", _ALL),
     _E.EVALUATED: Spec(Evaluated, "评价", "evaluated", _SHOWN),
     _E.FOLLOWED_UP: Spec(FollowedUp, "回访", "followed up", _SHOWN),
+    _E.ASSESSMENT_OVERDUE: Spec(
+        AssessmentOverdue, "评价超期", "assessment overdue", _SHOWN, ticker=Ticker.WARNING
+    ),
     _E.SLA_WARNING: Spec(Rung, "临期预警", "deadline warning", _SHOWN, ticker=Ticker.WARNING),
     _E.SLA_BREACH: Spec(Rung, "超期", "deadline breached", _SHOWN, ticker=Ticker.BREACH),
     _E.SLA_OVERDUE: Spec(Rung, "严重超期", "long overdue", _SHOWN, ticker=Ticker.BREACH),

@@ -40,9 +40,11 @@ from hub.sla.auditor import audit_open_cases
 from hub.sla.calendar import WorkCalendar
 from hub.sla.ladder import Rung
 from hub.sla.models import SLA_USER, Deadline, DeadlineStatus
+from hub.sla.reminders import flag_unassessed
 
 log = logging.getLogger(__name__)
 COALESCE_S = 0.05  # lateness traded for batches: rungs due within this go together
+REMIND_EVERY_S = 300  # closed whistles past their assessment limit (sla/reminders.py)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class SlaEngine:
         every = self.hub.settings.sla_audit_every_s
         self._scheduler.add_job(self.audit, "interval", seconds=every, id="sla-auditor")
         self._scheduler.add_job(self.gauges, "interval", seconds=15, id="sla-gauges")
+        self._scheduler.add_job(self.remind, "interval", seconds=REMIND_EVERY_S, id="assess")
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -332,6 +335,13 @@ class SlaEngine:
             log.warning("SLA auditor armed %d missing deadline rows", repaired)
             self.poke()
         return repaired
+
+    async def remind(self) -> int:
+        """Closed whistles past their assessment limit, flagged to the township leader."""
+        flagged = await flag_unassessed(self.hub, await self.principal())
+        if flagged:
+            log.info("flagged %d closed whistles not assessed in time", flagged)
+        return flagged
 
     async def gauges(self) -> None:
         async with self.hub.db.read() as session:

@@ -14,7 +14,7 @@ from hub.resources import package_dir
 
 # Shipped inside the package (hub/web/static), so an installed wheel serves the same files.
 WEB_ROOT = package_dir("hub.web", "static")
-PAGES = ("login", "wall", "console", "staff")
+PAGES = ("login", "wall", "console", "staff", "reports")
 STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -73,6 +73,11 @@ async def console_page() -> FileResponse:
 @router.get("/staff")
 async def staff_page() -> FileResponse:
     return _page("staff")
+
+
+@router.get("/reports")
+async def reports_page() -> FileResponse:
+    return _page("reports")
 
 
 def static_path(relative: str) -> FsPath | None:

@@ -63,3 +63,21 @@ for (const chain of chains) {
     if (!chain.ok) assert.equal(result.seq, chain.seq);
   });
 }
+
+test("a role may what the permission table says, actions and permissions alike", () => {
+  assert.equal(c.roleMay("auditor", "assessment.read"), true);
+  assert.equal(c.roleMay("wall", "assessment.read"), false);
+  assert.equal(c.roleMay("township_leader", "verify"), true);
+  assert.equal(c.roleMay("dept_staff", "verify"), false);
+  assert.equal(c.roleMay("no_such_role", "case.read"), false);
+});
+
+test("the follow-up and evaluation forms carry their choices with labels", () => {
+  const follow = Object.fromEntries(c.fields("follow-up").map((f) => [f.name, f]));
+  assert.deepEqual(follow.satisfaction.options.map((o) => o.code),
+    ["satisfied", "basically_satisfied", "unsatisfied"]);
+  assert.equal(follow.resolved.type, "boolean");
+  const reasons = c.fields("evaluate").find((f) => f.name === "reasons");
+  assert.equal(reasons.type, "array");
+  assert.ok(reasons.options.every((o) => o.label.zh && o.label.en));
+});

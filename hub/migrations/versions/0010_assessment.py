@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("reasons", sa.JSON(), nullable=True),
         sa.Column("evaluated_department_id", sa.Integer(), nullable=True),
         sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("assessment_flagged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("followup_satisfaction", sa.String(length=32), nullable=True),
         sa.Column("followup_resolved", sa.Boolean(), nullable=True),
         sa.Column("followed_up_at", sa.DateTime(timezone=True), nullable=True),

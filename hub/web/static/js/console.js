@@ -240,6 +240,16 @@ function field(c, spec) {
       required ? null : h("option", { value: "" }, "—"),
       ...depts.map((d) => h("option", { value: d.id, selected: d.id === c.department_id }, nameOf(d)))));
   }
+  if (spec.options) {
+    // A choice from the contract's list (a satisfaction, the evaluation's reasons).
+    const multiple = spec.type === "array";
+    return h("label", {}, label, h("select", { name, required: required && !multiple, multiple, size: multiple ? Math.min(spec.options.length, 4) : undefined },
+      required || multiple ? null : h("option", { value: "" }, "—"),
+      ...spec.options.map((o) => h("option", { value: o.code }, o.label[lang()] || o.label.zh))));
+  }
+  if (spec.type === "boolean") {
+    return h("label", { class: "check" }, h("input", { name, type: "checkbox", value: "true" }), label);
+  }
   if (spec.type === "integer" || spec.type === "number") {
     const limits = { min: spec.minimum ?? 1, max: spec.maximum, step: spec.type === "integer" ? 1 : "any" };
     return h("label", {}, label, h("input", { name, required, type: "number", ...limits }));
@@ -247,8 +257,9 @@ function field(c, spec) {
   return h("label", {}, label, h("textarea", { name, required, rows: 2, maxlength: spec.maxLength ?? 2000 }));
 }
 
-// Arrays (photo ids) are attached on the staff page, not typed into a form.
-const formFields = (action) => contract.fields(action).filter((f) => f.type !== "array");
+// Arrays of ids (photos) are attached on the staff page, not typed into a form; an
+// array of choices (reasons) is a multiple select.
+const formFields = (action) => contract.fields(action).filter((f) => f.type !== "array" || f.options);
 
 function actionForm(c, action) {
   const form = h("form", { class: "action-form", id: "action-form", dataset: { action } },
@@ -265,10 +276,15 @@ function actionForm(c, action) {
 
 async function submitAction(c, action, data) {
   const body = { version: c.version };
-  const types = Object.fromEntries(contract.fields(action).map((f) => [f.name, f.type]));
+  const specs = contract.fields(action);
+  const types = Object.fromEntries(specs.map((f) => [f.name, f.type]));
   for (const [key, value] of data.entries()) {
-    if (value === "") continue;
+    if (value === "" || types[key] === "array") continue;
     body[key] = types[key] === "integer" || types[key] === "number" ? Number(value) : value;
+  }
+  for (const f of specs) {
+    if (f.type === "array" && f.options) body[f.name] = data.getAll(f.name);
+    if (f.type === "boolean") body[f.name] = data.get(f.name) === "true";
   }
   try {
     const updated = await api(`/cases/${c.id}/${action}`, { method: "POST", json: body });

@@ -40,6 +40,13 @@ export class Contract {
     return pair ? pair[lang] : String(level);
   }
 
+  /** Whether `role` holds `permission` (an action code or a permission, e.g.
+   * "assessment.read"), as the server's permission table says. */
+  roleMay(role, permission) {
+    const r = this.doc.roles.find((x) => x.code === role);
+    return Boolean(r && (r.permissions.includes(permission) || r.actions.includes(permission)));
+  }
+
   codes(table) {
     return Object.keys(this.labels[table] || {});
   }

@@ -9,7 +9,7 @@ const error = document.getElementById("login-error");
 function safeNext() {
   const next = new URLSearchParams(location.search).get("next") || "";
   // Only paths on this hub: never an absolute URL someone put in a link.
-  return /^\/(wall|console|staff)(\/[\w/]*)?(\?[\w=&%.-]*)?$/.test(next) ? next : null;
+  return /^\/(wall|console|staff|reports)(\/[\w/]*)?(\?[\w=&%.-]*)?$/.test(next) ? next : null;
 }
 
 form.addEventListener("submit", async (ev) => {
