@@ -115,6 +115,29 @@ def _banner(settings: Settings, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
+def _assessment_rebuild(args: argparse.Namespace) -> int:
+    from hub.assessment.projection import rebuild_all
+    from hub.clock import SystemClock
+    from hub.db import Database
+
+    def progress(events: int, total: int) -> None:
+        print(f"\rfolded {events} of {total} events", end="", file=sys.stderr, flush=True)
+
+    async def run() -> int:
+        db = Database(get_settings().database_url)
+        try:
+            return await rebuild_all(db, SystemClock(), progress=progress)
+        finally:
+            await db.dispose()
+
+    folded = asyncio.run(run())
+    print(file=sys.stderr)
+    # Events are folded once the relay has numbered them (it runs in `hub serve` and `hub
+    # worker`); newer ones are folded by the running hub as it numbers them.
+    print(f"assessment rebuilt from {folded} numbered events")
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     from hub.audit.chains import VerifyReport, verify_chains
     from hub.db import Database
@@ -223,6 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="re-check every case's hash chain")
     verify.set_defaults(func=_audit)
+
+    assess = sub.add_parser("assessment", help="the assessment projection (docs/assessment.md)")
+    assess_sub = assess.add_subparsers(dest="assessment_command", required=True)
+    rebuild = assess_sub.add_parser(
+        "rebuild", help="forget the projection and fold every case's timeline again"
+    )
+    rebuild.set_defaults(func=_assessment_rebuild)
     return parser
 
 

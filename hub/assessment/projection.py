@@ -5,7 +5,7 @@ its position to 0 and deleting its rows rebuilds them from the timeline (`rebuil
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 
 from sqlmodel import col, delete, select
@@ -15,8 +15,11 @@ from hub.assessment.fold import CaseFolder
 from hub.assessment.models import AssessedCase, Holding
 from hub.cases.events import Consumer
 from hub.cases.models import CaseEvent
+from hub.clock import Clock
 from hub.db import Database
+from hub.outbox.consumer import step
 from hub.outbox.models import ConsumerPosition
+from hub.realtime.models import StreamState
 
 
 class AssessmentProjection:
@@ -52,6 +55,24 @@ class AssessmentProjection:
             for spell in folder.new:
                 session.add(spell)
             # Stored rows the folder changed are tracked by the session and flushed with it.
+
+
+async def rebuild_all(
+    db: Database, clock: Clock, *, progress: Callable[[int, int], None] = lambda _n, _t: None
+) -> int:
+    """`hub assessment rebuild`: forget the projection, then fold the whole stream again
+    (what the runner would do, with progress); returns the positions folded. A running
+    hub's runner may step alongside: they take turns on the position row."""
+    await rebuild(db)
+    async with db.read() as session:
+        stream = (await session.exec(select(StreamState))).first()
+    total = stream.last_position if stream else 0
+    done = 0
+    consumer = AssessmentProjection()
+    while n := await step(db, consumer, clock.now()):
+        done += n
+        progress(done, total)
+    return done
 
 
 async def rebuild(db: Database) -> None:
