@@ -12,8 +12,9 @@ import pytest
 
 from hub.assessment.indicators import Ratio, Window, all_indicators
 from hub.assessment.models import AssessedCase, Holding
-from hub.assessment.periods import PeriodKind, period_of
+from hub.assessment.periods import PeriodKind, custom, period_of
 from hub.assessment.schemes import DEFAULTS, SchemeError, SchemeKind, score, validate
+from hub.assessment.service import ranked
 from hub.clock import SHANGHAI
 
 NOV = period_of(PeriodKind.MONTH, date(2026, 11, 15))
@@ -263,3 +264,37 @@ def test_a_scheme_that_breaks_the_rules_is_refused(weights: dict[str, float], me
 def test_every_default_scheme_is_valid() -> None:
     for kind, (_name, weights) in DEFAULTS.items():
         assert validate(kind, weights) == weights
+
+
+def test_rankings_share_tied_ranks_and_list_the_unjudged_last() -> None:
+    rows = ranked({1: 80.0, 2: 92.5, 3: 80.0, 4: None}, {1: 90.0, 2: 70.0, 4: 50.0})
+    assert [(r["id"], r["rank"], r["previous_rank"], r["change"]) for r in rows] == [
+        (2, 1, 2, 22.5),
+        (1, 2, 1, -10.0),
+        (3, 2, None, None),
+        (4, None, 3, None),
+    ]
+
+
+def test_periods_are_whole_days_in_china_standard_time() -> None:
+    month = period_of(PeriodKind.MONTH, date(2027, 3, 9))
+    assert month.start == datetime(2027, 2, 28, 16, tzinfo=UTC)
+    assert month.end == datetime(2027, 3, 31, 16, tzinfo=UTC)
+    assert (month.previous().first, month.previous().last) == (date(2027, 2, 1), date(2027, 2, 28))
+    week = period_of(PeriodKind.WEEK, date(2026, 12, 3))  # a Thursday
+    assert (week.first, week.last) == (date(2026, 11, 30), date(2026, 12, 6))
+    assert week.previous().first == date(2026, 11, 23)
+    day = period_of(PeriodKind.DAY, date(2026, 12, 31))
+    assert day.previous().first == date(2026, 12, 30) and len(day.days) == 1
+    with pytest.raises(ValueError, match="at most 366"):
+        custom(date(2026, 1, 1), date(2027, 1, 2))
+    with pytest.raises(ValueError, match="ends before"):
+        custom(date(2026, 2, 1), date(2026, 1, 1))
+
+
+def test_a_2027_estimated_due_time_counts_in_january_2027() -> None:
+    jan = period_of(PeriodKind.MONTH, date(2027, 1, 1))
+    later = Window(jan.start, jan.end, jan.end)
+    got = all_indicators(CASES, SPELLS, later)
+    assert (got["resolve_on_time"].numerator, got["resolve_on_time"].denominator) == (0, 1)  # h9
+    assert got["resolved_on_time"].denominator == 1  # c7, still open
