@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.assessment.indicators import Ratio, Window, all_indicators
 from hub.assessment.models import AssessedCase, AssessmentScheme, Holding
 from hub.assessment.periods import Period
-from hub.assessment.schemes import DEFAULT_FROM, DEFAULTS, SchemeKind, score
+from hub.assessment.schemes import DEFAULTS, SchemeKind, score
 from hub.enums import DepartmentKind, PostMode, Tier
 from hub.org.models import Department, Post, Staff
 from hub.regions.models import Region
@@ -256,4 +256,4 @@ def scored(
     return out
 
 
-__all__ = ["ASSESSED_TIERS", "DEFAULT_FROM", "Rows", "load"]
+__all__ = ["ASSESSED_TIERS", "Rows", "load"]

@@ -14,10 +14,18 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from hub.assessment import render
+from hub.assessment.indicators import all_indicators
 from hub.assessment.models import AssessmentScheme
-from hub.assessment.periods import MAX_DAYS, Period, PeriodKind, custom, local_day, period_of
+from hub.assessment.periods import Period, PeriodKind, custom, local_day, period_of
 from hub.assessment.reports import REPORT_KINDS, rankings, report, staff_ranking, unassessed
-from hub.assessment.schemes import COMPONENTS, DEFAULTS, SchemeError, SchemeKind, validate
+from hub.assessment.schemes import (
+    COMPONENTS,
+    DEFAULT_FROM,
+    DEFAULTS,
+    SchemeError,
+    SchemeKind,
+    validate,
+)
 from hub.assessment.service import ASSESSED_TIERS, by_child_region, by_department, load, window
 from hub.auth.deps import CurrentUser
 from hub.auth.scope import region_in_scope
@@ -78,7 +86,6 @@ async def indicators(
     async with hub.db.read() as session:
         rows = await load(session, region, period.start, period.end)
     w = window(period, now)
-    from hub.assessment.indicators import all_indicators
 
     def out(groups: dict[int, Any], names: dict[int, Any]) -> list[dict[str, Any]]:
         return [
@@ -207,8 +214,6 @@ class SchemeOut(BaseModel):
 @router.get("/assessment/schemes")
 async def list_schemes(hub: HubDep, user: CurrentUser) -> dict[str, list[SchemeOut]]:
     """Every version of every scheme, oldest first; version 0 is the built-in default."""
-    from hub.assessment.schemes import DEFAULT_FROM
-
     out = [
         SchemeOut(kind=k, version=0, name=n, effective_from=DEFAULT_FROM, weights=w)
         for k, (n, w) in DEFAULTS.items()
@@ -262,4 +267,4 @@ async def create_scheme(body: SchemeIn, hub: HubDep, user: CurrentUser) -> Schem
     )
 
 
-__all__ = ["MAX_DAYS", "router"]
+__all__ = ["router"]
