@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--history-cases",
         type=int,
-        default=2400,
+        default=700,
         help="finished cases over the history before the last three days (0: none)",
     )
     demo.add_argument("--if-empty", action="store_true", help="do nothing if data exists")

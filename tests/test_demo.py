@@ -364,7 +364,7 @@ async def test_every_event_of_the_history_is_in_the_catalogue(session: AsyncSess
 
 # -- the long history ------------------------------------------------------------------
 
-HISTORY_CASES = 300  # small: the default's months of thousands load in about a minute
+HISTORY_CASES = 180  # small: the default (700) takes about a minute to load
 HISTORY_DAYS = 120
 HISTORY_RECENT = 20
 RECENT_WINDOW = timedelta(days=3)
@@ -556,4 +556,4 @@ def test_demo_command_takes_the_history_options() -> None:
     args = build_parser().parse_args(["demo", "--history-days", "30", "--history-cases", "5"])
     assert (args.history_days, args.history_cases) == (30, 5)
     default = build_parser().parse_args(["demo"])
-    assert default.history_days >= 90 and default.history_cases >= 2000
+    assert default.history_days >= 90 and default.history_cases >= 500

@@ -30,7 +30,7 @@ from hub.sla.ladder import DEFAULT_VERIFY, WARN_AT
 
 S, A = CaseState, Action
 HISTORY_DAYS = 120  # the whole sample, the recent days included, ends at `now`
-HISTORY_CASES = 2400
+HISTORY_CASES = 700  # about a minute on a 2-core machine; `--history-cases` for more
 CANCEL_SHARE = 0.04
 MERGE_SHARE = 0.03
 REOPEN_SHARE = 0.03

@@ -27,6 +27,7 @@ from hub.errors import HubError
 from hub.ports import Services
 from hub.sla.arming import planned_for
 from hub.sla.calendar import WorkCalendar
+from hub.sla.deadlines import Planned
 from hub.sla.engine import SlaEngine
 
 _CREATE = -1  # the step number of a case's creation in the schedule
@@ -204,9 +205,16 @@ class _Hints:
         self.calendar = calendar
         self.case_by_id = case_by_id
         self._heap: list[tuple[datetime, int, tuple[str, int, datetime]]] = []
+        self._planned: dict[int, tuple[int, list[Planned]]] = {}  # case id -> (version, rungs)
+
+    def planned(self, case: Case) -> list[Planned]:
+        found = self._planned.get(_id(case))
+        if found is None or found[0] != case.version:
+            found = self._planned[_id(case)] = (case.version, planned_for(case, self.calendar))
+        return found[1]
 
     def note(self, case: Case, now: datetime) -> None:
-        ahead = [p for p in planned_for(case, self.calendar) if p.fire_at > now]
+        ahead = [p for p in self.planned(case) if p.fire_at > now]
         if ahead:
             first = min(ahead, key=lambda p: p.fire_at)
             heapq.heappush(self._heap, (first.fire_at, _id(case), first.key))
@@ -217,7 +225,7 @@ class _Hints:
             fire_at, case_id, key = self._heap[0]
             case = self.case_by_id(case_id)
             if case is not None and any(
-                p.key == key and p.fire_at == fire_at for p in planned_for(case, self.calendar)
+                p.key == key and p.fire_at == fire_at for p in self.planned(case)
             ):
                 return fire_at
             heapq.heappop(self._heap)
