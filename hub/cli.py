@@ -63,7 +63,15 @@ def _demo(args: argparse.Namespace) -> int:
     from hub.demo.load import load_demo
 
     settings = get_settings()
-    code: int = asyncio.run(load_demo(settings, cases=args.cases, only_if_empty=args.if_empty))
+    code: int = asyncio.run(
+        load_demo(
+            settings,
+            cases=args.cases,
+            only_if_empty=args.if_empty,
+            history_days=args.history_days,
+            history_cases=args.history_cases,
+        )
+    )
     return code
 
 
@@ -222,7 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=_migrate)
 
     demo = sub.add_parser("demo", help="load the demo city, accounts and sample cases")
-    demo.add_argument("--cases", type=int, default=400, help="sample cases to create")
+    demo.add_argument(
+        "--cases", type=int, default=400, help="sample cases over the last three days"
+    )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        default=120,
+        help="days of finished history the sample covers, the last three included",
+    )
+    demo.add_argument(
+        "--history-cases",
+        type=int,
+        default=700,
+        help="finished cases over the history before the last three days (0: none)",
+    )
     demo.add_argument("--if-empty", action="store_true", help="do nothing if data exists")
     demo.set_defaults(func=_demo)
 

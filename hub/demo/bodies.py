@@ -36,6 +36,7 @@ def body_for(
     category_code: str | None = None,
     into_case_id: int | None = None,
     department_id: int | None = None,
+    scores: tuple[int, int] | None = None,
 ) -> s.Versioned:
     version = case.version
     if action is Action.CLASSIFY:
@@ -51,11 +52,16 @@ def body_for(
             version=version, lat=case.lat, lon=case.lon, note=rng.choice(_CHECKIN_NOTES)
         )
     if action is Action.EVALUATE:
-        scores = range(1, 6)
+        if scores is None:  # drawn here; the long history's plans choose their own
+            scale = range(1, 6)
+            scores = (
+                rng.choices(scale, weights=_SCORE_WEIGHTS)[0],
+                rng.choices(scale, weights=_SCORE_WEIGHTS)[0],
+            )
         return s.Evaluate(
             version=version,
-            township_score=rng.choices(scores, weights=_SCORE_WEIGHTS)[0],
-            resident_satisfaction=rng.choices(scores, weights=_SCORE_WEIGHTS)[0],
+            township_score=scores[0],
+            resident_satisfaction=scores[1],
             comment=rng.choice(_COMMENTS),
         )
     if action in _REASONS:

@@ -1,13 +1,15 @@
-"""`hub demo`: the demo city, its accounts and three days of sample cases."""
+"""`hub demo`: the demo city, its accounts, months of finished history and three busy
+days of sample cases up to now."""
 
 from __future__ import annotations
 
+import gc
 import random
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Engine, event, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,9 +21,10 @@ from hub.clock import FrozenClock, SystemClock, perf_counter
 from hub.config import Settings
 from hub.demo.actors import load_cast
 from hub.demo.city import SEED, City, build_city
+from hub.demo.history import HISTORY_CASES, HISTORY_DAYS, plan_history
 from hub.demo.insert import has_data, insert_city
 from hub.demo.runner import RunReport, run_plans
-from hub.demo.scenarios import plan_cases
+from hub.demo.scenarios import HISTORY, plan_cases
 from hub.deps import Hub
 from hub.dispatch.reference import bump
 from hub.enums import Tier
@@ -31,18 +34,28 @@ from hub.realtime.counters import region_counters
 from hub.regions.models import Region
 
 PROGRESS_EVERY = 50
+HISTORY_PROGRESS_EVERY = 250
 
 
 async def load_demo(
-    settings: Settings, *, cases: int, only_if_empty: bool, now: datetime | None = None
+    settings: Settings,
+    *,
+    cases: int,
+    only_if_empty: bool,
+    now: datetime | None = None,
+    history_days: int = HISTORY_DAYS,
+    history_cases: int = HISTORY_CASES,
 ) -> int:
     """0 when loaded (or, with `only_if_empty`, already there); 1 when refused. The sample
-    history ends at `now` (the machine's clock unless given)."""
+    ends at `now` (the machine's clock unless given): `cases` over its last three days,
+    `history_cases` finished ones over the `history_days` days before (0: none)."""
     started = perf_counter()
     await upgrade_async(settings.database_url)
     now = now or SystemClock().now()
     clock = FrozenClock(now)
     hub = build_hub(settings, clock=clock)
+    if hub.db.is_sqlite:
+        _unsynchronised(hub)
     try:
         city = build_city()
         # Hash once: argon2 is slow by design and every demo account shares the password.
@@ -68,25 +81,79 @@ async def load_demo(
             )
             return 1
         print("city: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
-        report = await _sample_cases(hub, clock, city, cases)
+        # What is loaded so far stays for the whole load: keep it out of the collector's
+        # full passes, and let young passes come less often, as the hub itself does
+        # (hub/main.py): the load allocates a great deal and frees nearly all of it.
+        gc.freeze()
+        gc.set_threshold(20_000, *gc.get_threshold()[1:])
+        report = RunReport()
+        if history_cases > 0 and history_days > HISTORY.days:
+            report = await _history(hub, clock, city, history_cases, history_days)
+        report.add(await _sample_cases(hub, clock, city, cases, now))
         await _print_summary(hub, city, settings, report, started)
     finally:
         await hub.aclose()
     return 0
 
 
-async def _sample_cases(hub: Hub, clock: FrozenClock, city: City, cases: int) -> RunReport:
+def _unsynchronised(hub: Hub) -> None:
+    """`PRAGMA synchronous=OFF` on every connection of the loader's own database: no
+    fsync at commit or checkpoint. A crash mid-load may corrupt the file, which costs
+    nothing: the demo is reproducible (same seed, same data), so load it again. The hub
+    that serves the file afterwards opens its own connections, synchronous as ever."""
+    db = hub.db
+    engines: list[Engine | None] = [
+        db.engine.sync_engine,
+        db.write_engine.sync_engine,
+        db.background_engine.sync_engine,
+        db._batch_engine,
+    ]
+    for engine in {id(e): e for e in engines if e is not None}.values():
+        event.listen(engine, "connect", _synchronous_off)
+
+
+def _synchronous_off(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
+async def _history(hub: Hub, clock: FrozenClock, city: City, cases: int, days: int) -> RunReport:
+    """Months of finished cases, every step before the recent days start."""
+    async with hub.db.read() as session:
+        cast = await load_cast(session)
+    assert cast is not None, "the demo accounts were inserted just above"
+    now = clock.now()
+    # A stream of its own: the recent cases come out the same with or without history.
+    rng = random.Random(f"{SEED}:history")
+    calendar = (await hub.reference.get()).calendar
+    plans = plan_history(city, cases, days, now, calendar, rng)
+    if not plans:
+        return RunReport()
+    clock.set(plans[0].created_at)
+
+    def progress(created: int) -> None:
+        if created % HISTORY_PROGRESS_EVERY == 0 or created == len(plans):
+            print(f"history {created}/{len(plans)}", flush=True)
+
+    until = now - HISTORY - timedelta(minutes=5)
+    return await run_plans(hub, clock, cast, plans, rng, progress, until=until)
+
+
+async def _sample_cases(
+    hub: Hub, clock: FrozenClock, city: City, cases: int, now: datetime
+) -> RunReport:
     async with hub.db.read() as session:
         cast = await load_cast(session)
     assert cast is not None, "the demo accounts were inserted just above"
     rng = random.Random(SEED)
-    plans = plan_cases(city, cases, clock.now(), rng)
+    plans = plan_cases(city, cases, now, rng)
 
     def progress(created: int) -> None:
         if created % PROGRESS_EVERY == 0 or created == cases:
             print(f"cases {created}/{cases}", flush=True)
 
-    return await run_plans(hub, clock, cast, plans, rng, progress, until=clock.now())
+    return await run_plans(hub, clock, cast, plans, rng, progress, until=now)
 
 
 async def _print_summary(

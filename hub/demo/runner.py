@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlmodel import col, select
+
 from hub.cases import schemas as s
 from hub.cases.actions import create_case, perform
 from hub.cases.machine import OPEN_STATES, Action, allowed_actions
@@ -23,6 +25,9 @@ from hub.demo.scenarios import CasePlan
 from hub.enums import Source
 from hub.errors import HubError
 from hub.ports import Services
+from hub.sla.arming import planned_for
+from hub.sla.calendar import WorkCalendar
+from hub.sla.deadlines import Planned
 from hub.sla.engine import SlaEngine
 
 _CREATE = -1  # the step number of a case's creation in the schedule
@@ -38,6 +43,13 @@ class RunReport:
     skipped: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # steps the hub refused: a bug
 
+    def add(self, other: RunReport) -> None:
+        self.created += other.created
+        self.actions += other.actions
+        self.rungs_fired += other.rungs_fired
+        self.skipped += other.skipped
+        self.failures += other.failures
+
 
 @dataclass
 class _Run:
@@ -49,6 +61,17 @@ class _Run:
     duplicate_of: dict[int, int] = field(default_factory=dict)  # plan index -> case id
     _plan_of: dict[int, CasePlan] = field(default_factory=dict)  # case id -> plan
     report: RunReport = field(default_factory=RunReport)
+    hints: _Hints | None = None
+
+    def keep(self, index: int, case: Case) -> None:
+        """The latest row of a plan's case (every change the runner sees passes here)."""
+        self.cases[index] = case
+        if self.hints is not None:
+            self.hints.note(case, self.clock.now())
+
+    def case_by_id(self, case_id: int) -> Case | None:
+        plan = self._plan_of.get(case_id)
+        return self.cases.get(plan.index) if plan is not None else None
 
     async def create(self, plan: CasePlan) -> None:
         grid, title, description = plan.grid.code, plan.title, plan.description
@@ -74,8 +97,8 @@ class _Run:
             priority=plan.priority,
         )
         case, _ = await create_case(self.hub, self.cast.reporter(grid, plan.source), data)
-        self.cases[plan.index] = case
         self._plan_of[_id(case)] = plan
+        self.keep(plan.index, case)
         self.report.created += 1
 
     async def act(self, plan: CasePlan, action: Action) -> None:
@@ -91,9 +114,10 @@ class _Run:
             self.rng,
             category_code=plan.entry.code if plan.entry else None,
             into_case_id=into,
+            scores=plan.scores,
         )
         actor = self.cast.for_action(action, case)
-        self.cases[plan.index] = await perform(self.hub, actor, _id(case), action, body)
+        self.keep(plan.index, await perform(self.hub, actor, _id(case), action, body))
         self.report.actions += 1
         if into is not None:
             await self.refresh(into)  # merging wrote an event on the target too
@@ -113,10 +137,15 @@ class _Run:
         return pick.id if pick else None
 
     async def refresh(self, case_id: int) -> None:
+        await self.refresh_all([case_id])
+
+    async def refresh_all(self, case_ids: list[int]) -> None:
+        if not case_ids:
+            return
         async with self.hub.db.read() as session:
-            fresh = await session.get(Case, case_id)
-        if fresh is not None:
-            self.cases[self._plan_of[case_id].index] = fresh
+            rows = (await session.exec(select(Case).where(col(Case.id).in_(case_ids)))).all()
+        for fresh in rows:
+            self.keep(self._plan_of[_id(fresh)].index, fresh)
 
 
 async def run_plans(
@@ -131,6 +160,7 @@ async def run_plans(
 ) -> RunReport:
     """Every plan's steps (each strictly before `until`), then the SLA rungs due by `until`."""
     run = _Run(hub, clock, cast, rng)
+    run.hints = _Hints((await hub.reference.get()).calendar, run.case_by_id)
     timers = _Timers(run)
     by_index = {p.index: p for p in plans}
     queue: list[tuple[datetime, int, int]] = [(p.created_at, p.index, _CREATE) for p in plans]
@@ -138,7 +168,7 @@ async def run_plans(
     while queue:
         at, index, step = heapq.heappop(queue)
         plan = by_index[index]
-        await timers.fire_until(at)
+        await timers.fire_planned(at)
         clock.set(at)
         if step != _CREATE:
             action, case = plan.steps[step][1], run.cases[index]
@@ -158,9 +188,53 @@ async def run_plans(
             continue
         if step + 1 < len(plan.steps):
             heapq.heappush(queue, (plan.steps[step + 1][0], index, step + 1))
-    await timers.fire_until(until)
+    await timers.fire_planned(until)
+    await timers.fire_until(until)  # what the engine itself finds due: nothing, normally
     clock.set(until)
     return run.report
+
+
+class _Hints:
+    """Where the cases' SLA rungs may fall due, kept in memory from the rows the runner
+    holds, so that the engine is asked (a query, and a transaction when something is due)
+    only before a step that a rung is really due ahead of, not before every step. Each
+    entry is a case's earliest rung still to come when the runner last saw the case; one
+    whose case has moved on since (the clock stopped or restarted) is dropped unasked."""
+
+    def __init__(self, calendar: WorkCalendar, case_by_id: Callable[[int], Case | None]) -> None:
+        self.calendar = calendar
+        self.case_by_id = case_by_id
+        self._heap: list[tuple[datetime, int, tuple[str, int, datetime]]] = []
+        self._planned: dict[int, tuple[int, list[Planned]]] = {}  # case id -> (version, rungs)
+
+    def planned(self, case: Case) -> list[Planned]:
+        found = self._planned.get(_id(case))
+        if found is None or found[0] != case.version:
+            found = self._planned[_id(case)] = (case.version, planned_for(case, self.calendar))
+        return found[1]
+
+    def note(self, case: Case, now: datetime) -> None:
+        ahead = [p for p in self.planned(case) if p.fire_at > now]
+        if ahead:
+            first = min(ahead, key=lambda p: p.fire_at)
+            heapq.heappush(self._heap, (first.fire_at, _id(case), first.key))
+
+    def next_due(self, at: datetime) -> datetime | None:
+        """When the first rung still planned for its case falls due, if by `at`."""
+        while self._heap and self._heap[0][0] <= at:
+            fire_at, case_id, key = self._heap[0]
+            case = self.case_by_id(case_id)
+            if case is not None and any(
+                p.key == key and p.fire_at == fire_at for p in self.planned(case)
+            ):
+                return fire_at
+            heapq.heappop(self._heap)
+        return None
+
+    def fired_until(self, at: datetime) -> None:
+        """The engine fired everything due by `at` (the cases it moved were noted again)."""
+        while self._heap and self._heap[0][0] <= at:
+            heapq.heappop(self._heap)
 
 
 class _Timers:
@@ -172,13 +246,26 @@ class _Timers:
         self._moved: set[int] = set()
         self.engine.on_fired = lambda rows: self._moved.update(r.case_id for r in rows)
 
+    async def fire_planned(self, at: datetime) -> None:
+        """Fire, each at its own moment, the rungs the hints find due by `at`."""
+        hints = self.run.hints
+        assert hints is not None
+        while (due := hints.next_due(at)) is not None:
+            self.run.clock.set(max(due, self.run.clock.now()))
+            await self._run_due()
+            hints.fired_until(self.run.clock.now())
+
     async def fire_until(self, at: datetime) -> None:
+        """Fire what the engine's own rows say is due by `at`, each at its moment."""
         while (due := await self.engine.next_due()) is not None and due <= at:
             self.run.clock.set(max(due, self.run.clock.now()))
-            self.run.report.rungs_fired += (await self.engine.run_due()).fired
-            for case_id in sorted(self._moved):
-                await self.run.refresh(case_id)  # the runner acts with the case's version
-            self._moved.clear()
+            await self._run_due()
+
+    async def _run_due(self) -> None:
+        self.run.report.rungs_fired += (await self.engine.run_due()).fired
+        # The runner acts with the case's version: one read for every case that moved.
+        await self.run.refresh_all(sorted(self._moved))
+        self._moved.clear()
 
 
 def _id(case: Case) -> int:

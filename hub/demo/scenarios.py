@@ -80,6 +80,8 @@ class CasePlan:
     duplicate: bool = False  # reports a case already open; merged into it
     rework: bool = False
     overdue: bool = False
+    # The evaluation's (township score, resident satisfaction); None: the runner draws them.
+    scores: tuple[int, int] | None = None
 
 
 def limit_s(limit: tuple[int, TimeUnit], priority: Priority) -> float:
@@ -109,7 +111,7 @@ def plan_cases(city: City, n: int, now: datetime, rng: random.Random) -> list[Ca
             grid = rng.choice([g for g in grids if not townships[g.code[:9]].is_town])
         township = townships[grid.code[:9]]
         usable = [e for e in city.entries if routable_here(e, township, city)]
-        plans.append(_plan(i, target, grid, _entry(target, usable, city, township, rng), rng))
+        plans.append(draw_plan(i, target, grid, _entry(target, usable, city, township, rng), rng))
     for plan in plans:
         _schedule(plan, now, rng)
     plans.sort(key=lambda p: p.created_at)
@@ -135,7 +137,7 @@ def _entry(
     return rng.choice(usable)
 
 
-def _plan(
+def draw_plan(
     i: int, target: CaseState, grid: RegionSeed, entry: EntrySeed | None, rng: random.Random
 ) -> CasePlan:
     wording = entry or rng.choice([e for e in ENTRIES if e.tier is not HandlingTier.GRID])
@@ -167,7 +169,7 @@ def _plan(
     )
 
 
-class _Story:
+class Story:
     """A plan's steps as seconds after creation, each walked through the case state machine
     as it is added, so a step the machine would refuse fails here, at planning time."""
 
@@ -180,8 +182,14 @@ class _Story:
             self._classified()
 
     def at(self, t: float, action: Action) -> None:
+        entry = self.plan.entry
         if action is A.CLASSIFY:
             self._classified()
+        elif action is A.DISPATCH and entry is not None:  # a returned case sent again
+            self._route(action, WHISTLE_LEVEL_OF_TIER[entry.tier])
+        elif action is A.REOPEN and entry is not None:  # reopening routes the case anew
+            self.state = next_state(self.state, action)
+            self._route(A.DISPATCH, WHISTLE_LEVEL_OF_TIER[entry.tier])
         elif action is A.ESCALATE:
             self._route(action, self.level + 1)
         elif action is A.CONFIRM_WHISTLE:
@@ -218,7 +226,7 @@ class _Story:
 def walk(plan: CasePlan) -> CaseState:
     """The state a plan's steps lead to, through the state machine (IllegalTransition for a
     step it refuses)."""
-    story = _Story(plan, random.Random(0))
+    story = Story(plan, random.Random(0))
     for _, action in plan.steps:
         story.at(0.0, action)
     return story.state
@@ -226,7 +234,7 @@ def walk(plan: CasePlan) -> CaseState:
 
 def _offsets(plan: CasePlan, rng: random.Random) -> tuple[list[tuple[float, Action]], float]:
     """Steps as seconds after creation, and when the department's clock started."""
-    story = _Story(plan, rng)
+    story = Story(plan, rng)
     entry, target = plan.entry, plan.target
     if target is S.CANCELLED:
         story.after(10, 120, A.CANCEL)
