@@ -19,6 +19,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.assessment.periods import PeriodKind, local_day, period_of
+from hub.assessment.projection import AssessmentProjection
+from hub.assessment.reports import report as assessment_report
 from hub.auth.models import User
 from hub.auth.security import issue_token
 from hub.cases.events import EventType, checked
@@ -48,7 +51,11 @@ from hub.enums import (
     Tier,
 )
 from hub.main import build_hub, create_app
+from hub.metrics import Metrics
 from hub.org.models import Department, Post, Staff
+from hub.outbox.consumer import step
+from hub.realtime.bus import MemoryBus
+from hub.realtime.relay import Relay
 from hub.regions.models import Region
 from hub.sla.calendar import WorkCalendar
 from hub.sla.engine import SlaEngine
@@ -557,3 +564,52 @@ def test_demo_command_takes_the_history_options() -> None:
     assert (args.history_days, args.history_cases) == (30, 5)
     default = build_parser().parse_args(["demo"])
     assert default.history_days >= 90 and default.history_cases >= 500
+
+
+async def test_history_has_follow_ups_and_reasoned_evaluations(
+    history_session: AsyncSession,
+) -> None:
+    events = (
+        await history_session.exec(
+            select(CaseEvent).where(col(CaseEvent.type).in_(["followed_up", "evaluated"]))
+        )
+    ).all()
+    answers = Counter(e.payload["satisfaction"] for e in events if e.type == "followed_up")
+    assert set(answers) == {"satisfied", "basically_satisfied", "unsatisfied"}, answers
+    good = {"resolved_well", "quick_to_report", "good_coordination"}
+    for e in events:
+        if e.type == "evaluated":
+            assert e.payload["reasons"], e.payload
+            if e.payload["township_score"] >= 4:
+                assert set(e.payload["reasons"]) <= good
+            if e.payload["township_score"] <= 2:
+                assert not set(e.payload["reasons"]) & good
+
+
+async def test_the_history_gives_the_monthly_rankings_something_to_tell_apart(
+    history_load: Loaded,
+) -> None:
+    """Folded into the assessment projection, a month of the history ranks departments
+    with scores that differ, and its report has a trend, categories and a heat map."""
+    db = Database(_settings(history_load.path).database_url)
+    clock = FrozenClock(history_load.now)
+    try:
+        relay = Relay(db, MemoryBus(), Metrics(), clock)
+        while await relay.assign():
+            pass
+        while await step(db, AssessmentProjection(), clock.now()):
+            pass
+        month = period_of(PeriodKind.MONTH, local_day(history_load.now - timedelta(days=40)))
+        async with db.read() as s:
+            city = (await s.exec(select(Region).where(Region.tier == Tier.CITY))).one()
+            report = await assessment_report(s, city, month, clock.now())
+    finally:
+        await db.dispose()
+    scores = [d["score"] for d in report["departments"] if d["score"] is not None]
+    assert len(scores) >= 5 and max(scores) - min(scores) >= 10, scores
+    assert len({d["rank"] for d in report["departments"] if d["rank"]}) >= 5
+    assert sum(day["created"] for day in report["trend"]) > 20
+    assert len(report["categories"]) >= 5 and report["heatmap"]["values"]
+    summary = {s["indicator"]: s for s in report["summary"]}
+    assert summary["satisfaction_rate"]["denominator"] > 0
+    assert 0 < summary["closed_on_time"]["value"] < 1

@@ -16,7 +16,15 @@ from hub.enums import HandlingTier, Source
 
 _DEPARTMENT_WORK = frozenset({Action.ACKNOWLEDGE, Action.CHECK_IN, Action.RESOLVE, Action.RETURN})
 _DESK_WORK = frozenset(
-    {Action.CLASSIFY, Action.DISPATCH, Action.MERGE, Action.CANCEL, Action.REOPEN, Action.TRANSFER}
+    {
+        Action.CLASSIFY,
+        Action.DISPATCH,
+        Action.MERGE,
+        Action.CANCEL,
+        Action.REOPEN,
+        Action.TRANSFER,
+        Action.FOLLOW_UP,  # the hotline desk calls the resident back
+    }
 )
 _LEADER_WORK = frozenset({Action.CONFIRM_WHISTLE, Action.EVALUATE})
 CAST_USERNAMES = ("admin", "commander", "dispatcher", "leader", "gridworker", "liaison", "staff")

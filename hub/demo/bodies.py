@@ -7,6 +7,9 @@ import random
 from hub.cases import schemas as s
 from hub.cases.machine import Action
 from hub.cases.models import Case
+from hub.enums import EvaluationReason, Satisfaction
+
+R = EvaluationReason
 
 _NOTES: dict[Action, tuple[str, ...]] = {
     Action.CONFIRM_WHISTLE: ("同意吹哨，请部门按时限到场处置。", "已审核，吹哨报到。"),
@@ -24,8 +27,17 @@ _REASONS: dict[Action, tuple[str, ...]] = {
 }
 _CHECKIN_NOTES = ("已到达现场。", "执法人员已到场。", "到场核查中。")
 _COMMENTS = ("响应及时，处置到位。", "到场较慢，但处置结果满意。", "态度好，效率高。", "")
+_UNSATISFIED = ("问题仍然存在。", "处理不彻底，过几天又出现了。", "没有人联系我。")
+# The township's reasons go with its score: praise for a good one, the fault for a bad one.
+_GOOD = (R.RESOLVED_WELL, R.QUICK_TO_REPORT, R.GOOD_COORDINATION)
+_BAD = (R.SLOW_TO_REPORT, R.NOT_RESOLVED, R.PASSED_THE_BUCK, R.POOR_ATTITUDE, R.PROBLEM_RECURRED)
 # Township scores and resident ratings lean high, as the sources' 97–99.8% closure rates do.
 _SCORE_WEIGHTS = (0.02, 0.04, 0.14, 0.38, 0.42)
+
+
+def _reasons(score: int, rng: random.Random) -> list[EvaluationReason]:
+    pool = _GOOD if score >= 4 else _BAD if score <= 2 else _GOOD + _BAD
+    return rng.sample(pool, k=rng.randint(1, 2))
 
 
 def body_for(
@@ -63,6 +75,19 @@ def body_for(
             township_score=scores[0],
             resident_satisfaction=scores[1],
             comment=rng.choice(_COMMENTS),
+            reasons=_reasons(scores[0], rng),
+        )
+    if action is Action.FOLLOW_UP:
+        # The resident's answer follows their rating of the result (drawn with the plan).
+        resident = scores[1] if scores is not None else rng.choices(range(1, 6), _SCORE_WEIGHTS)[0]
+        answer = Satisfaction.SATISFIED if resident >= 4 else Satisfaction.BASICALLY
+        if resident <= 2:
+            answer = Satisfaction.UNSATISFIED
+        return s.FollowUp(
+            version=version,
+            satisfaction=answer,
+            resolved=resident >= 3,
+            reason="" if resident >= 3 else rng.choice(_UNSATISFIED),
         )
     if action in _REASONS:
         return s.Reason(version=version, reason=rng.choice(_REASONS[action]))

@@ -23,7 +23,7 @@ from hub.demo.people import dept_key
 from hub.demo.regions_data import RegionSeed
 from hub.demo.scenarios import HISTORY, CasePlan, Story, draw_plan
 from hub.dispatch.routing import GRID_OFFICE
-from hub.enums import DepartmentKind, HandlingTier, Priority, Tier, TimeUnit
+from hub.enums import DepartmentKind, HandlingTier, Priority, Source, Tier, TimeUnit
 from hub.sla.calendar import WorkCalendar
 from hub.sla.deadlines import Limit, add_limit
 from hub.sla.ladder import DEFAULT_VERIFY, WARN_AT
@@ -38,6 +38,10 @@ ESCALATE_SHARE = 0.08  # of the cases below level 3
 CLASSIFY_LATER_SHARE = 0.15
 REPEAT_SHARE = 0.03  # closed cases that start a run of repeat reports at one place
 EVALUATED = {1: 0.3, 2: 0.9, 3: 0.92}  # closed cases the township evaluates, by level
+# Closed cases whose resident gets the follow-up call (回访): nearly every 12345 case, as
+# Beijing's hotline does, and a sample of the others.
+FOLLOWED_UP = {Source.HOTLINE_12345: 0.9}
+FOLLOWED_UP_OTHERS = 0.3
 HOME_WEIGHT = 1.5  # the demo accounts' township: a little busier than the others
 # On time: by this share of the step's limit, before the ladder's warning at WARN_AT.
 ON_TIME = 0.7
@@ -350,7 +354,10 @@ def _offsets(
         _handle(story, timing, story.t, dept, town, outcome, rng)
         if evaluated:
             story.after(10, 600, A.EVALUATE)
-    return story.steps, _scores(dept, town, outcome, rng) if evaluated else None
+    followed = rng.random() < FOLLOWED_UP.get(plan.source, FOLLOWED_UP_OTHERS)
+    if followed:  # a day or three after closing, in office hours or not
+        story.after(12 * 60, 3 * 24 * 60, A.FOLLOW_UP)
+    return story.steps, _scores(dept, town, outcome, rng) if evaluated or followed else None
 
 
 def _confirm(story: Story) -> None:
