@@ -309,6 +309,9 @@ async def test_evaluation_reasons_come_from_the_fixed_list(
     case = await api.get(case["id"])
     r = await api.act_raw("leader", case, "evaluate", township_score=2, reasons=["lazy"])
     assert r.status_code == 422 and "reasons" in r.text
+    twice = ["not_resolved", "not_resolved"]
+    r = await api.act_raw("leader", case, "evaluate", township_score=2, reasons=twice)
+    assert r.status_code == 422 and "listed twice" in r.text
     done = await api.act(
         "leader", case, "evaluate", township_score=2, reasons=["slow_to_report", "not_resolved"]
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.cases.machine import Action, CaseState
 from hub.enums import (
@@ -86,6 +86,13 @@ class Evaluate(Versioned):
         max_length=len(EvaluationReason),
         description="the township's reasons for its score, from the fixed list",
     )
+
+    @field_validator("reasons")
+    @classmethod
+    def _once_each(cls, reasons: list[EvaluationReason]) -> list[EvaluationReason]:
+        if len(set(reasons)) != len(reasons):
+            raise ValueError("a reason is listed twice")
+        return reasons
 
 
 class FollowUp(Versioned):
