@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from hub.auth.security import issue_token
 from hub.cases.models import CaseEvent
 from hub.deps import Hub
+from hub.outbox.runner import default_consumers
 from hub.realtime.models import StreamState
 from hub.realtime.protocol import CloseCode
 from tests.conftest import SECRET
@@ -87,7 +88,10 @@ async def test_metrics_count_requests_by_route_template_and_read_the_gauges(
     }
     head = stream.last_position if stream else 0
     lag = _series(text, "hub_consumer_lag_positions")
-    assert lag == {'hub_consumer_lag_positions{consumer="escalation_audit"}': head}
+    assert lag == {
+        f'hub_consumer_lag_positions{{consumer="{c.name.value}"}}': head
+        for c in default_consumers()
+    }
     assert _series(text, "hub_bus_up")["hub_bus_up"] == 1
     capacity = _series(text, "hub_db_pool_capacity")["hub_db_pool_capacity"]
     in_use = _series(text, "hub_db_pool_in_use")["hub_db_pool_in_use"]

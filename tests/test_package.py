@@ -207,7 +207,7 @@ def served(image: Image) -> Iterator[tuple[str, Path]]:
     port = free_port()
     env = image.env(HUB_SECRET_KEY=SECRET, HUB_HOST="127.0.0.1", HUB_PORT=str(port))
     image.run(["hub", "migrate"], env)
-    out = image.run(["hub", "demo", "--cases", "30"], env, timeout_s=180)
+    out = image.run(["hub", "demo", "--cases", "30", "--history-cases", "30"], env, timeout_s=180)
     assert "admin" in out
     health = _run(image.final.healthcheck, env=env, timeout=30)
     assert health.returncode == 1, "the HEALTHCHECK fails while nothing listens"

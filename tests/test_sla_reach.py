@@ -127,7 +127,10 @@ def test_the_walk_reaches_the_first_eligible_person_or_says_there_is_none(
 async def demo_ref(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     path: Path = tmp_path_factory.mktemp("demo-reach") / "demo.db"
     url = f"sqlite+aiosqlite:///{path}"
-    assert await load_demo(Settings(database_url=url), cases=0, only_if_empty=False) == 0
+    assert (
+        await load_demo(Settings(database_url=url), cases=0, only_if_empty=False, history_cases=0)
+        == 0
+    )
     db = Database(url)
     try:
         return await ReferenceCache(db).get()
