@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +30,8 @@ _TITLE_FONT = Font(bold=True, size=14)
 Row = list[Any]
 # (title zh, title en, headers zh, headers en, rows, the columns holding rates)
 Section = tuple[str, str, list[str], list[str], list[Row], set[int]]
+Item = dict[str, Any]
+Get = Callable[[Item, str], Any]  # a cell from a section's item, in a language
 
 
 def _n(name: dict[str, str] | None, lang: str) -> str:
@@ -42,196 +46,202 @@ def _local(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
+def _key(name: str) -> Get:
+    return lambda item, _lang: item[name]
+
+
+def _name(name: str) -> Get:
+    return lambda item, lang: _n(item[name], lang)
+
+
+def _time(name: str) -> Get:
+    return lambda item, _lang: _local(item[name])
+
+
+@dataclass(frozen=True)
+class Column:
+    zh: str
+    en: str
+    get: Get
+    rate: bool = False  # a share, shown as a percentage
+
+
+@dataclass(frozen=True)
+class Sheet:
+    zh: str
+    en: str
+    items: Callable[[dict[str, Any]], list[Item]]
+    columns: tuple[Column, ...]
+
+
+def _section(name: str) -> Callable[[dict[str, Any]], list[Item]]:
+    return lambda report: list(report[name])
+
+
+def _volume(report: dict[str, Any]) -> list[Item]:
+    vol = report["volume"]
+    return [
+        {"item": k, "current": v, "previous": vol["previous"][k]} for k, v in vol["current"].items()
+    ]
+
+
+def _escalations(report: dict[str, Any]) -> list[Item]:
+    esc = report["escalations"]
+    return [
+        {"kind": kind, "item": k, "count": v}
+        for kind in ("cases_by_action", "by_rung", "whistles_raised_to")
+        for k, v in esc[kind].items()
+    ]
+
+
+C = Column
+_CODE = C("编码", "Code", lambda i, _l: i["code"] or "")
+# Every sheet of the daily briefing; the weekly and monthly reports add `_PERIODIC`.
+_DAILY = (
+    Sheet(
+        "指标汇总",
+        "Indicators",
+        _section("summary"),
+        (
+            C("指标", "Indicator", _name("label")),
+            C("分子", "Numerator", _key("numerator")),
+            C("分母", "Denominator", _key("denominator")),
+            C("本期", "This period", _key("value"), rate=True),
+            C("上期", "Previous", _key("previous"), rate=True),
+        ),
+    ),
+    Sheet(
+        "案件量",
+        "Volume",
+        _volume,
+        (
+            C("项目", "Item", _key("item")),
+            C("本期", "This period", _key("current")),
+            C("上期", "Previous", _key("previous")),
+        ),
+    ),
+    Sheet(
+        "热点类别",
+        "Hot categories",
+        _section("categories"),
+        (
+            _CODE,
+            C("类别", "Category", _name("name")),
+            C("本期", "This period", _key("count")),
+            C("上期", "Previous", _key("previous")),
+        ),
+    ),
+    Sheet(
+        "超期案件",
+        "Overdue cases",
+        _section("overdue"),
+        (
+            C("案件编号", "Case", _key("case_id")),
+            C("标题", "Title", _key("title")),
+            C("状态", "State", _key("state")),
+            C("街乡", "Township", _name("township")),
+            C("部门", "Department", _name("department")),
+            C("应办结时间", "Due", _time("due_at")),
+            C("超期（小时）", "Late (h)", _key("late_h")),
+        ),
+    ),
+    Sheet(
+        "超期升级",
+        "Escalations",
+        _escalations,
+        (
+            C("类型", "Kind", _key("kind")),
+            C("项目", "Item", _key("item")),
+            C("数量", "Count", _key("count")),
+        ),
+    ),
+)
+_RANK = (C("名次", "Rank", _key("rank")),)
+_CHANGE = (
+    C("得分", "Score", _key("score")),
+    C("上期名次", "Previous rank", _key("previous_rank")),
+    C("上期得分", "Previous score", _key("previous_score")),
+    C("变化", "Change", _key("change")),
+)
+_PERIODIC = (
+    Sheet(
+        "部门排名",
+        "Department ranking",
+        _section("departments"),
+        (
+            *_RANK,
+            C("部门", "Department", _name("name")),
+            C("类型", "Kind", _key("kind")),
+            *_CHANGE,
+            C("方案版本", "Scheme version", _key("scheme_version")),
+        ),
+    ),
+    Sheet(
+        "街乡排名",
+        "Township ranking",
+        _section("regions"),
+        (*_RANK, C("地区", "Region", _name("name")), *_CHANGE),
+    ),
+    Sheet(
+        "每日趋势",
+        "Daily trend",
+        _section("trend"),
+        (
+            C("日期", "Day", _key("day")),
+            C("新增", "Created", _key("created")),
+            C("结案", "Closed", _key("closed")),
+            C("应结案", "Due", _key("due")),
+            C("按期处置", "Resolved on time", _key("on_time")),
+        ),
+    ),
+    Sheet(
+        "热点网格",
+        "Hot grids",
+        _section("grids"),
+        (_CODE, C("网格", "Grid", _name("name")), C("案件数", "Cases", _key("count"))),
+    ),
+    Sheet(
+        "重复问题",
+        "Repeat problems",
+        _section("repeats"),
+        (
+            _CODE,
+            C("网格", "Grid", _name("name")),
+            C("类别编码", "Category", _key("category_code")),
+            C("次数", "Times", _key("count")),
+            C("案件编号", "Cases", lambda i, _l: " ".join(str(n) for n in i["case_ids"])),
+        ),
+    ),
+    Sheet(
+        "待评价吹哨",
+        "Unassessed whistles",
+        _section("unassessed"),
+        (
+            C("案件编号", "Case", _key("case_id")),
+            C("标题", "Title", _key("title")),
+            C("街乡", "Township", _name("township")),
+            C("哨级", "Level", _key("whistle_level")),
+            C("结案时间", "Closed", _time("closed_at")),
+            C("提醒领导时间", "Leader told", _time("flagged_at")),
+        ),
+    ),
+)
+
+
 def sections(report: dict[str, Any], lang: str) -> list[Section]:
     """The report's tables, in order: (titles, headers, rows, percentage columns)."""
-    out: list[Section] = []
-    summary = [
-        [_n(s["label"], lang), s["numerator"], s["denominator"], s["value"], s["previous"]]
-        for s in report["summary"]
+    sheets = _DAILY + (_PERIODIC if "departments" in report else ())
+    return [
+        (
+            sheet.zh,
+            sheet.en,
+            [c.zh for c in sheet.columns],
+            [c.en for c in sheet.columns],
+            [[c.get(item, lang) for c in sheet.columns] for item in sheet.items(report)],
+            {i for i, c in enumerate(sheet.columns) if c.rate},
+        )
+        for sheet in sheets
     ]
-    out.append(
-        (
-            "指标汇总",
-            "Indicators",
-            ["指标", "分子", "分母", "本期", "上期"],
-            ["Indicator", "Numerator", "Denominator", "This period", "Previous"],
-            summary,
-            {3, 4},
-        )
-    )
-    vol = report["volume"]
-    out.append(
-        (
-            "案件量",
-            "Volume",
-            ["项目", "本期", "上期"],
-            ["Item", "This period", "Previous"],
-            [[k, vol["current"][k], vol["previous"][k]] for k in vol["current"]],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "热点类别",
-            "Hot categories",
-            ["类别编码", "类别", "本期", "上期"],
-            ["Code", "Category", "This period", "Previous"],
-            [
-                [c["code"] or "", _n(c["name"], lang), c["count"], c["previous"]]
-                for c in report["categories"]
-            ],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "超期案件",
-            "Overdue cases",
-            ["案件编号", "标题", "状态", "街乡", "部门", "应办结时间", "超期（小时）"],
-            ["Case", "Title", "State", "Township", "Department", "Due", "Late (h)"],
-            [
-                [
-                    o["case_id"],
-                    o["title"],
-                    o["state"],
-                    _n(o["township"], lang),
-                    _n(o["department"], lang),
-                    _local(o["due_at"]),
-                    o["late_h"],
-                ]
-                for o in report["overdue"]
-            ],
-            set(),
-        )
-    )
-    esc = report["escalations"]
-    out.append(
-        (
-            "超期升级",
-            "Escalations",
-            ["类型", "项目", "数量"],
-            ["Kind", "Item", "Count"],
-            [["cases_by_action", k, v] for k, v in esc["cases_by_action"].items()]
-            + [["by_rung", k, v] for k, v in esc["by_rung"].items()]
-            + [["whistles_raised_to", k, v] for k, v in esc["whistles_raised_to"].items()],
-            set(),
-        )
-    )
-    if "departments" not in report:
-        return out
-    out.append(
-        (
-            "部门排名",
-            "Department ranking",
-            ["名次", "部门", "类型", "得分", "上期名次", "上期得分", "变化", "方案版本"],
-            [
-                "Rank",
-                "Department",
-                "Kind",
-                "Score",
-                "Previous rank",
-                "Previous score",
-                "Change",
-                "Scheme version",
-            ],
-            [
-                [
-                    d["rank"],
-                    _n(d["name"], lang),
-                    d["kind"],
-                    d["score"],
-                    d["previous_rank"],
-                    d["previous_score"],
-                    d["change"],
-                    d["scheme_version"],
-                ]
-                for d in report["departments"]
-            ],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "街乡排名",
-            "Township ranking",
-            ["名次", "地区", "得分", "上期名次", "上期得分", "变化"],
-            ["Rank", "Region", "Score", "Previous rank", "Previous score", "Change"],
-            [
-                [
-                    r["rank"],
-                    _n(r["name"], lang),
-                    r["score"],
-                    r["previous_rank"],
-                    r["previous_score"],
-                    r["change"],
-                ]
-                for r in report["regions"]
-            ],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "每日趋势",
-            "Daily trend",
-            ["日期", "新增", "结案", "应结案", "按期处置"],
-            ["Day", "Created", "Closed", "Due", "Resolved on time"],
-            [
-                [t["day"], t["created"], t["closed"], t["due"], t["on_time"]]
-                for t in report["trend"]
-            ],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "热点网格",
-            "Hot grids",
-            ["网格编码", "网格", "案件数"],
-            ["Grid code", "Grid", "Cases"],
-            [[g["code"] or "", _n(g["name"], lang), g["count"]] for g in report["grids"]],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "重复问题",
-            "Repeat problems",
-            ["网格编码", "网格", "类别编码", "次数", "案件编号"],
-            ["Grid code", "Grid", "Category", "Times", "Cases"],
-            [
-                [
-                    r["code"] or "",
-                    _n(r["name"], lang),
-                    r["category_code"],
-                    r["count"],
-                    " ".join(str(i) for i in r["case_ids"]),
-                ]
-                for r in report["repeats"]
-            ],
-            set(),
-        )
-    )
-    out.append(
-        (
-            "待评价吹哨",
-            "Unassessed whistles",
-            ["案件编号", "标题", "街乡", "哨级", "结案时间"],
-            ["Case", "Title", "Township", "Level", "Closed"],
-            [
-                [
-                    u["case_id"],
-                    u["title"],
-                    _n(u["township"], lang),
-                    u["whistle_level"],
-                    _local(u["closed_at"]),
-                ]
-                for u in report["unassessed"]
-            ],
-            set(),
-        )
-    )
-    return out
 
 
 def _title(report: dict[str, Any], lang: str) -> str:
