@@ -391,3 +391,20 @@ async def test_an_unassessed_whistle_is_flagged_to_the_township_leader_once_per_
     assert await flag_unassessed(hub, principal) == 1
     kinds = [e["type"] for e in await api.events(whistle["id"])]
     assert kinds.count("assessment_overdue") == 2
+
+
+async def test_the_overdue_list_holds_what_went_late_in_the_period(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    late = await api.create(title="下水道堵塞", category_code="T01")  # resolve: 3 working days
+    prompt = await api.create(title="路灯损坏", category_code="T01")
+    await _walk(api, clock, prompt, ["acknowledge", "check-in", "resolve"])
+    clock.advance(timedelta(days=4))
+    await _walk(api, clock, late, ["acknowledge", "check-in", "resolve"])
+    await project(hub)
+    r = await api.client.get(
+        "/api/v1/reports/339901001/weekly?date=2026-11-23", headers=api.auth("dispatcher")
+    )
+    overdue = r.json()["overdue"]
+    assert [o["case_id"] for o in overdue] == [late["id"]]
+    assert overdue[0]["resolved_at"] is not None and overdue[0]["late_h"] > 0

@@ -150,7 +150,7 @@ async def test_report_helpers_format_the_hubs_report(
         ("dispatcher", "339901001001002"),
         ("dispatcher_west", "339901002001001"),
     ):
-        await api.create(user, grid_code=grid)
+        await api.create(user, grid_code=grid, category_code="T01")
     relay = Relay(hub.db, MemoryBus(), hub.metrics, hub.clock)
     while await relay.assign():  # number the events, then fold them into the projection
         pass

@@ -142,6 +142,7 @@ _DAILY = (
             C("街乡", "Township", _name("township")),
             C("部门", "Department", _name("department")),
             C("应办结时间", "Due", _time("due_at")),
+            C("办结时间", "Resolved", _time("resolved_at")),
             C("超期（小时）", "Late (h)", _key("late_h")),
         ),
     ),

@@ -29,7 +29,7 @@ from hub.assessment.service import (
 from hub.cases.events import EventType
 from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
-from hub.enums import Tier
+from hub.enums import DepartmentKind, Tier
 from hub.regions.models import Region
 from hub.sla.reminders import ASSESS_WITHIN, WHISTLES
 
@@ -74,10 +74,20 @@ def _department_ranking(
     def kind_of(k: int) -> SchemeKind:
         return rows.kinds.get(k, SchemeKind.COUNTY)
 
-    now = scored(by_department(rows, w), kind_of, schemes)
-    before = scored(by_department(rows, pw), kind_of, prev_schemes)
+    # 下考上 ranks the county's departments against each other (a city's or county's
+    # ranking); a township's own ranking also shows its offices that worked its cases.
+    if rows.region.tier is Tier.TOWNSHIP:
+        ranked_here = set(rows.departments)
+    else:
+        ranked_here = {k for k, d in rows.departments.items() if d.kind is DepartmentKind.COUNTY}
+
+    def mine(groups: dict[int, dict[str, Ratio]]) -> dict[int, dict[str, Ratio]]:
+        return {k: v for k, v in groups.items() if k in ranked_here}
+
+    groups = mine(by_department(rows, w))
+    now = scored(groups, kind_of, schemes)
+    before = scored(mine(by_department(rows, pw)), kind_of, prev_schemes)
     out = ranked({k: v[0] for k, v in now.items()}, {k: v[0] for k, v in before.items()})
-    groups = by_department(rows, w)
     for row in out:
         _total, parts, scheme = now[row["id"]]
         dept = rows.departments.get(row["id"])
@@ -245,13 +255,17 @@ async def _category_names(session: AsyncSession, codes: set[str]) -> dict[str, d
 async def _categories(
     session: AsyncSession, cases: list[AssessedCase], rows: Rows, pw: Window
 ) -> list[dict[str, Any]]:
-    now = Counter(c.category_code or "" for c in cases)
-    before = Counter(c.category_code or "" for c in rows.cases if pw.within(c.created_at))
+    # Classified cases only: a report cancelled or merged before classification has no
+    # category to be hot in (the volume section counts those).
+    now = Counter(c.category_code for c in cases if c.category_code)
+    before = Counter(
+        c.category_code for c in rows.cases if c.category_code and pw.within(c.created_at)
+    )
     names = await _category_names(session, set(now))
     return [
         {
-            "code": code or None,
-            "name": names.get(code, {"zh": "未分类", "en": "Unclassified"}),
+            "code": code,
+            "name": names.get(code, {"zh": code, "en": code}),
             "count": n,
             "previous": before.get(code, 0),
         }
@@ -301,15 +315,15 @@ async def _heatmap(session: AsyncSession, cases: list[AssessedCase], rows: Rows)
     """Cases by category × child region (the county's townships, the city's counties)."""
     tier = rows.region.tier
     key = {Tier.CITY: "county_id", Tier.COUNTY: "township_id"}.get(tier, "grid_id")
-    counts = Counter((c.category_code or "", getattr(c, key)) for c in cases)
-    cats = [code for code, _n in Counter(c.category_code or "" for c in cases).most_common(TOP)]
-    places = sorted({getattr(c, key) for c in cases})
+    classified = [c for c in cases if c.category_code]
+    counts = Counter((c.category_code, getattr(c, key)) for c in classified)
+    cats = [
+        code for code, _n in Counter(c.category_code or "" for c in classified).most_common(TOP)
+    ]
+    places = sorted({getattr(c, key) for c in classified})
     names = await _category_names(session, set(cats))
     return {
-        "categories": [
-            {"code": c or None, "name": names.get(c, {"zh": "未分类", "en": "Unclassified"})}
-            for c in cats
-        ],
+        "categories": [{"code": c, "name": names.get(c, {"zh": c, "en": c})} for c in cats],
         "regions": [{"id": p, "name": _region_name(rows, p)} for p in places],
         "values": [
             [i, j, counts[(cat, p)]]
@@ -321,18 +335,21 @@ async def _heatmap(session: AsyncSession, cases: list[AssessedCase], rows: Rows)
 
 
 async def _overdue(session: AsyncSession, rows: Rows, w: Window) -> list[dict[str, Any]]:
-    """Cases still open at the end of the period (or now) past their original due time."""
-    late = [
-        c
-        for c in rows.cases
-        if c.original_resolve_due_at is not None
-        and c.original_resolve_due_at < w.as_of
-        and c.state not in ("closed", "merged", "cancelled")
-        and (c.resolved_at is None or c.resolved_at > c.original_resolve_due_at)
-    ]
-    late.sort(key=lambda c: (c.original_resolve_due_at, c.case_id))
+    """The cases that went overdue in the period: due in it (by their original due time)
+    and not resolved by then, whether resolved late since or still open; the latest
+    first. `resolved_at` is empty for one still open, whose lateness runs to `as_of`."""
+    late: list[tuple[float, AssessedCase]] = []
+    for c in rows.cases:
+        due = c.original_resolve_due_at
+        if due is None or c.state in ("merged", "cancelled") or not w.within(due):
+            continue
+        if c.resolved_at is not None and c.resolved_at <= due:
+            continue
+        until = c.resolved_at if c.resolved_at is not None else w.as_of
+        late.append(((until - due).total_seconds() / 3600, c))
+    late.sort(key=lambda pair: (-pair[0], pair[1].case_id))
     late = late[:OVERDUE_LIST]
-    titles = await _titles(session, [c.case_id for c in late])
+    titles = await _titles(session, [c.case_id for _h, c in late])
     return [
         {
             "case_id": c.case_id,
@@ -341,11 +358,10 @@ async def _overdue(session: AsyncSession, rows: Rows, w: Window) -> list[dict[st
             "township": _region_name(rows, c.township_id),
             "department": _name(d) if (d := rows.departments.get(c.department_id or 0)) else None,
             "due_at": c.original_resolve_due_at.isoformat() if c.original_resolve_due_at else None,
-            "late_h": round((w.as_of - c.original_resolve_due_at).total_seconds() / 3600, 1)
-            if c.original_resolve_due_at
-            else None,
+            "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+            "late_h": round(hours, 1),
         }
-        for c in late
+        for hours, c in late
     ]
 
 

@@ -368,10 +368,11 @@ function renderRegions() {
 
 function renderOverdue() {
   byId("overdue").replaceChildren(table(
-    ["case", "title", "state", "township", "department", "due", "late"],
+    ["case", "title", "state", "township", "department", "due", "resolved", "late"],
     state.report.overdue.map((o) => [
       o.case_id, o.title, stateLabel(o.state), named(o.township),
-      o.department ? named(o.department) : null, fmtShort(o.due_at), o.late_h,
+      o.department ? named(o.department) : null, fmtShort(o.due_at),
+      o.resolved_at ? fmtShort(o.resolved_at) : null, o.late_h,
     ]),
   ));
 }
