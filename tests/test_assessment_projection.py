@@ -408,3 +408,30 @@ async def test_the_overdue_list_holds_what_went_late_in_the_period(
     overdue = r.json()["overdue"]
     assert [o["case_id"] for o in overdue] == [late["id"]]
     assert overdue[0]["resolved_at"] is not None and overdue[0]["late_h"] > 0
+
+
+async def test_the_report_counts_the_cases_each_rung_reached(
+    api: Api, hub: Hub, clock: FrozenClock
+) -> None:
+    """Housing cases an hour past their acknowledgement: the ladder pushes the B post; a
+    whistle raised by hand counts by the level it went to."""
+    for i in range(2):
+        await api.create(title=f"房屋漏水 {i}", category_code="C02")
+    raised = await api.create(title="占道经营", category_code="T01")
+    await api.act("leader", raised, "escalate", reason="需要区级部门")
+    clock.advance(timedelta(hours=1, minutes=5))
+    await SlaEngine(hub, worker_id="t").run_due()
+    await project(hub)
+    r = await api.client.get(
+        "/api/v1/reports/339901001/daily?date=2026-11-23", headers=api.auth("dispatcher")
+    )
+    esc = r.json()["escalations"]
+    async with hub.db.read() as session:
+        stmt = select(CaseEvent).where(CaseEvent.type == "sla_escalation")
+        fired = (await session.exec(stmt)).all()
+    by_action: dict[str, set[int]] = {}
+    for e in fired:
+        by_action.setdefault(e.payload["action"], set()).add(e.case_id)
+    assert by_action and esc["cases_by_action"] == {k: len(v) for k, v in by_action.items()}
+    assert esc["cases_by_action"].get("push_backup", 0) >= 2
+    assert esc["whistles_raised_to"] == {"3": 1}

@@ -75,6 +75,10 @@ _TIMES = frozenset(
     }
 )
 _COUNTED = {E.RETURNED: "returns", E.TRANSFERRED: "transfers", E.REOPENED: "reopens"}
+# A whistle raised (by hand or by the ladder) is routing's `escalate`: recorded as
+# `escalated`, or as awaiting the leader's confirmation when it goes to level 3.
+RAISES = frozenset({E.ESCALATED, E.WHISTLE_AWAITING_CONFIRMATION})
+ESCALATE = "escalate"
 
 
 def _value(name: str, raw: Any) -> Any:
@@ -121,7 +125,7 @@ class CaseFolder:
         if kind in _COUNTED:
             field = _COUNTED[kind]
             setattr(fact, field, getattr(fact, field) + 1)
-        elif kind is E.ESCALATED:
+        elif kind in RAISES and payload.get("action") == ESCALATE:
             fact.whistle_raises += 1
         elif kind is E.EVALUATED:
             fact.township_score = payload.get("township_score")

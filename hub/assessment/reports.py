@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.assessment.fold import ESCALATE, RAISES
 from hub.assessment.indicators import INDICATORS, Ratio, Window, all_indicators
 from hub.assessment.models import AssessedCase
 from hub.assessment.periods import Period, PeriodKind, local_day
@@ -384,7 +385,9 @@ async def _escalations(session: AsyncSession, rows: Rows, w: Window) -> dict[str
             select(CaseEvent.case_id, CaseEvent.type, CaseEvent.payload)
             .where(col(CaseEvent.case_id).in_(ids[chunk : chunk + 500]))
             .where(
-                col(CaseEvent.type).in_([EventType.SLA_ESCALATION.value, EventType.ESCALATED.value])
+                col(CaseEvent.type).in_(
+                    [EventType.SLA_ESCALATION.value, *(kind.value for kind in RAISES)]
+                )
             )
             .where(col(CaseEvent.at) >= w.start, col(CaseEvent.at) < w.end)
         )
@@ -392,7 +395,7 @@ async def _escalations(session: AsyncSession, rows: Rows, w: Window) -> dict[str
             if kind == EventType.SLA_ESCALATION.value:
                 by_action[payload.get("action", "")].add(case_id)
                 by_rung[f"{payload.get('step')}#{payload.get('rung')}"] += 1
-            else:
+            elif payload.get("action") == ESCALATE:
                 level = (payload.get("decision") or {}).get("whistle_level")
                 raised[int(level) if level else 0] += 1
     return {
