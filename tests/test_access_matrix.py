@@ -14,7 +14,7 @@ against every caller:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, get_args
@@ -35,7 +35,8 @@ from hub.deps import Hub
 from hub.enums import Role
 from hub.main import create_app
 from hub.realtime.protocol import Topic
-from tests.access_world import PNG, AccessWorld, Caller, Side, build, fill, path_params
+from tests.access_bodies import BODIES, minimal
+from tests.access_world import AccessWorld, Caller, Side, build, fill, path_params
 from tests.helpers import Api, Auth
 from tests.live import Client, serve, ws_client
 from tests.world import World
@@ -133,7 +134,7 @@ async def test_case_matrix_finds_no_leak(
                 # A stale version: a permitted, visible action answers 409 and changes nothing.
                 r = await client.post(
                     f"/api/v1/cases/{case['id']}/{action.value}",
-                    json={"version": 999, **_minimal(action)},
+                    json={"version": 999, **minimal(action)},
                     headers=headers,
                 )
                 permitted = role in ACTION_ROLES[action]
@@ -145,23 +146,6 @@ async def test_case_matrix_finds_no_leak(
                     )
     assert leaks == [], leaks
     assert mismatches == [], mismatches
-
-
-_REASONED = {Action.RETURN, Action.ESCALATE, Action.REOPEN, Action.CANCEL, Action.REJECT}
-_BODIES: dict[Action, dict[str, Any]] = {
-    Action.CLASSIFY: {"category_code": "T01"},
-    Action.TRANSFER: {"department_id": 1, "reason": "x"},
-    Action.MERGE: {"into_case_id": 1},
-    Action.EVALUATE: {"township_score": 3},
-    Action.FOLLOW_UP: {"satisfaction": "satisfied", "resolved": True},
-}
-
-
-def _minimal(action: Action) -> dict[str, Any]:
-    """The smallest valid body of each action, so the answer is about access, not input."""
-    if action in _BODIES:
-        return _BODIES[action]
-    return {"reason": "x"} if action in _REASONED else {}
 
 
 # -- the permission table against the spec ----------------------------------------------
@@ -228,74 +212,6 @@ async def access(
     return await build(photo_client, auth, world, hub)
 
 
-_ENTRY = {
-    "name_zh": "事项",
-    "name_en": "Matter",
-    "case_class": "event",
-    "tier": "township",
-    "primary_department": "urban",
-    "ack_within": 1,
-    "ack_unit": "hours",
-    "checkin_within": 2,
-    "checkin_unit": "hours",
-    "resolve_within": 3,
-    "resolve_unit": "days",
-}
-Body = Callable[[Side, World], dict[str, Any]]
-# What each writing route is sent: valid input naming the side's objects, so that the
-# answer is about access. A new writing route must be added here (the sweep says so).
-BODIES: dict[tuple[str, str], Body] = {
-    ("POST", "/api/v1/users"): lambda s, w: {
-        "json": {
-            "username": f"new-{s.name}",
-            "display_name": "x",
-            "password": "pw1234",
-            "role": "dispatcher",
-            "region_id": w.region[s.township],
-        }
-    },
-    ("PATCH", "/api/v1/users/{user_id}"): lambda s, w: {"json": {"display_name": "x"}},
-    ("POST", "/api/v1/api-keys"): lambda s, w: {
-        "json": {
-            "name": "k",
-            "role": "dispatcher",
-            "region_id": w.region[s.township],
-            "grants": ["case.read"],
-        }
-    },
-    ("DELETE", "/api/v1/api-keys/{key_id}"): lambda s, w: {},
-    ("PUT", "/api/v1/posts"): lambda s, w: {
-        "json": {
-            "department_id": s.department_id,
-            "township_id": w.region[s.township],
-            "slot": "A",
-            "mode": "resident",
-            "staff_id": s.staff_id,
-        }
-    },
-    ("PATCH", "/api/v1/staff/{staff_id}/duty"): lambda s, w: {"json": {"duty_status": "off"}},
-    ("POST", "/api/v1/catalogue"): lambda s, w: {"json": {**_ENTRY, "code": "N01"}},
-    ("PUT", "/api/v1/catalogue/{code}"): lambda s, w: {"json": _ENTRY},
-    ("DELETE", "/api/v1/catalogue/{code}"): lambda s, w: {},
-    ("PUT", "/api/v1/sla/calendar/{year}"): lambda s, w: {"json": {"holidays": []}},
-    ("POST", "/api/v1/cases"): lambda s, w: {"json": {"title": "x", "grid_code": s.grid}},
-    ("POST", "/api/v1/assessment/schemes"): lambda s, w: {
-        "json": {
-            "kind": "township",
-            "name": "x",
-            "effective_from": "2026-01-01",
-            "weights": {"closed_on_time": 1.0},
-        }
-    },
-    ("POST", "/api/v1/cases/{case_id}/attachments"): lambda s, w: {
-        "files": {"file": ("site.png", PNG, "image/png")}
-    },
-} | {
-    ("POST", f"/api/v1/cases/{{case_id}}/{a.value}"): (
-        lambda s, w, a=a: {"json": {"version": 999, **_minimal(a)}}
-    )
-    for a in Action
-}
 # Writes the sweep leaves to their own tests: logging in, and ending one's own sessions
 # (tests/test_auth.py, tests/test_credentials.py).
 NOT_SWEPT = {
