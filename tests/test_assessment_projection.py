@@ -435,3 +435,24 @@ async def test_the_report_counts_the_cases_each_rung_reached(
     assert by_action and esc["cases_by_action"] == {k: len(v) for k, v in by_action.items()}
     assert esc["cases_by_action"].get("push_backup", 0) >= 2
     assert esc["whistles_raised_to"] == {"3": 1}
+
+
+async def test_staff_are_ranked_within_their_department(
+    api: Api, hub: Hub, clock: FrozenClock, world: World
+) -> None:
+    case = await api.create(title="聚众斗殴", category_code="C01")  # police, level 3
+    case = await api.act("leader", case, "confirm-whistle")
+    assert case["assigned_staff_id"] == world.staff["police_a"]
+    clock.advance(timedelta(minutes=5))
+    await api.act("staff", case, "acknowledge")
+    await project(hub)
+    police = world.dept[("339901", "police")]
+    base = "/api/v1/assessment/339901/rankings?period=day&date=2026-11-23"
+    headers = api.auth("county_commander")
+    r = await api.client.get(f"{base}&department_id={police}", headers=headers)
+    assert r.status_code == 200, r.text
+    [row] = r.json()["staff"]
+    assert row["id"] == world.staff["police_a"]
+    assert row["indicators"]["ack_on_time"] == {"numerator": 1, "denominator": 1, "value": 1.0}
+    r = await api.client.get(f"{base}&department_id=999999", headers=headers)
+    assert r.status_code == 404 and "no department 999999" in r.text

@@ -31,6 +31,7 @@ from hub.cases.events import EventType
 from hub.cases.models import Case, CaseEvent
 from hub.catalogue.models import CatalogueEntry
 from hub.enums import DepartmentKind, Tier
+from hub.errors import NotFound
 from hub.regions.models import Region
 from hub.sla.reminders import ASSESS_WITHIN, WHISTLES
 
@@ -53,20 +54,30 @@ def _value(indicators: dict[str, Ratio] | None, key: str) -> float | None:
 
 
 async def rankings(
-    session: AsyncSession, region: Region, period: Period, now: datetime
+    session: AsyncSession,
+    region: Region,
+    period: Period,
+    now: datetime,
+    department_id: int | None = None,
 ) -> dict[str, Any]:
     """Departments and townships of `region`, scored by the schemes in force, with the
-    previous period's rank and the change."""
+    previous period's rank and the change; with `department_id`, its staff too (from the
+    same rows)."""
     prev = period.previous()
     rows = await load(session, region, prev.start, period.end)
     w, pw = window(period, now), window(prev, now)
     schemes = await schemes_in_force(session, period)
     prev_schemes = await schemes_in_force(session, prev)
-    return {
+    out = {
         "departments": _department_ranking(rows, w, pw, schemes, prev_schemes),
         "regions": _region_ranking(rows, w, pw, schemes, prev_schemes),
         "schemes": {k.value: s.as_dict() for k, s in schemes.items()},
     }
+    if department_id is not None:
+        if department_id not in rows.departments:
+            raise NotFound(f"no department {department_id} in {region.code}", field="department_id")
+        out["staff"] = staff_ranking(rows, w, pw, department_id)
+    return out
 
 
 def _department_ranking(

@@ -17,7 +17,7 @@ from hub.assessment import render
 from hub.assessment.indicators import all_indicators
 from hub.assessment.models import AssessmentScheme
 from hub.assessment.periods import Period, PeriodKind, custom, local_day, period_of
-from hub.assessment.reports import REPORT_KINDS, rankings, report, staff_ranking, unassessed
+from hub.assessment.reports import REPORT_KINDS, rankings, report, unassessed
 from hub.assessment.schemes import (
     COMPONENTS,
     DEFAULT_FROM,
@@ -125,14 +125,7 @@ async def get_rankings(
     period = _period(hub, kind, day, start, end)
     now = hub.clock.now()
     async with hub.db.read() as session:
-        out = await rankings(session, region, period, now)
-        if department_id is not None:
-            rows = await load(session, region, period.previous().start, period.end)
-            if department_id not in rows.departments:
-                raise NotFound(f"no department {department_id} in {code}", field="department_id")
-            out["staff"] = staff_ranking(
-                rows, window(period, now), window(period.previous(), now), department_id
-            )
+        out = await rankings(session, region, period, now, department_id)
     return {"period": period.as_dict(), "previous_period": period.previous().as_dict(), **out}
 
 
